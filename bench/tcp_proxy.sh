@@ -1,0 +1,32 @@
+#!/bin/bash
+# One 1 GiB stream through frps+frpc over tcp.so on loopback vs the same
+# stream direct, in the same run. Prints MB/s of both and the ratio, plus
+# frpc/frps peak RSS and CPU seconds. Target ratio >= 0.3 (frp: ~0.1).
+#   bench/tcp_proxy.sh [BUILD] [BYTES]      (tcpMux via TCPMUX=true|false)
+source "$(dirname "$0")/../tests/e2e/lib.sh"
+source "$ROOT/bench/lib.sh"
+BYTES=${2:-$((1 << 30))}
+MUX=${TCPMUX:-true}
+SP=$(free_port); RP=$(free_port); KP=$(free_port)
+start sink "$NT" sink-server --bind 127.0.0.1 --port "$KP"
+wait_port "$KP" || fail "sink not up"
+write_frps "$T/frps.yaml" "$SP" "transport: {tcpMux: $MUX}" "log: {level: warn}"
+sed -i '/log: {level: debug}/d' "$T/frps.yaml"
+write_frpc "$T/frpc.yaml" "$SP" "transport: {tcpMux: $MUX}" "log: {level: info}" "proxies:" \
+	"  - {name: sink, type: tcp, localPort: $KP, remotePort: $RP}"
+sed -i '/log: {level: debug}/d' "$T/frpc.yaml"
+start frps "$FRPS" -c "$T/frps.yaml" --transports-dir "$XDIR"
+wait_port "$SP" || fail "frps not up"
+start frpc "$FRPC" -c "$T/frpc.yaml" --transports-dir "$XDIR"
+wait_log frpc "start proxy success" 10 || fail "proxy not up"
+
+direct=$("$NT" stream --host 127.0.0.1 --port "$KP" --bytes "$BYTES" --mode up | sed -n 's/.*MBps=\([0-9.]*\).*/\1/p')
+c0s=$(proc_cpu "$(pid_of frps)"); c0c=$(proc_cpu "$(pid_of frpc)")
+proxied=$("$NT" stream --host 127.0.0.1 --port "$RP" --bytes "$BYTES" --mode up | sed -n 's/.*MBps=\([0-9.]*\).*/\1/p')
+c1s=$(proc_cpu "$(pid_of frps)"); c1c=$(proc_cpu "$(pid_of frpc)")
+printf 'bench tcp_proxy (tcpMux=%s, %d MiB)\n' "$MUX" $((BYTES >> 20))
+printf '  direct   %8.1f MB/s\n' "$direct"
+printf '  proxied  %8.1f MB/s\n' "$proxied"
+printf '  ratio    %8s   (target >= 0.30; frp ~0.10)\n' "$(ratio "$proxied" "$direct")"
+printf '  frps     peak RSS %6d KiB  CPU %5.2f s\n' "$(proc_hwm "$(pid_of frps)")" "$(awk -v a="$c1s" -v b="$c0s" 'BEGIN{print a-b}')"
+printf '  frpc     peak RSS %6d KiB  CPU %5.2f s\n' "$(proc_hwm "$(pid_of frpc)")" "$(awk -v a="$c1c" -v b="$c0c" 'BEGIN{print a-b}')"

@@ -1,0 +1,33 @@
+/*
+ * chan.h - one byte stream as the core sees it, whatever carries it: a
+ * transport stream (tcp.so, kcp.so, ...) or a yamux stream on top of one.
+ * Control, work connections and the relay use only this.
+ */
+#ifndef CHAN_H
+#define CHAN_H
+
+#include <stddef.h>
+
+#include "xport.h"
+
+struct mux_stream;
+
+struct chan {
+	struct bufferevent *bev; /**< data plane; owned by the carrier */
+	char peer[64];           /**< "ip:port" of the remote end, for logs */
+	const struct xport_ops *ops; /**< transport chans only */
+	struct xport_stream *xs;     /**< transport chans only */
+	struct mux_stream *ms;       /**< mux chans only */
+};
+
+/** Wrap a transport stream (takes s). NULL on OOM (s is then closed). */
+struct chan *chan_from_xport(const struct xport_ops *ops, struct xport_stream *s);
+/** Wrap a mux stream (takes s); peer is copied for logs. */
+struct chan *chan_from_mux(struct mux_stream *s, const char *peer);
+/** Close the carrier (XPORT_CLOSE_FLUSH / XPORT_CLOSE_ABORT) and free c.
+ *  Safe from inside the bev's callbacks. NULL no-op. */
+void chan_close(struct chan *c, int how);
+/** Transport stats when the chan is a transport stream; -ENOTSUP for mux. */
+int chan_stats(struct chan *c, struct xport_stats *st);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * frpc - expose services behind NAT through frps.
+ *
+ *   frpc [-c frpc.yaml] [--protocol P] [--server-addr A] [--server-port N]
+ *        [--token T] [--log-level L] [--transports-dir DIR]
+ *   frpc verify -c frpc.yaml
+ *
+ * Exit status: 0 after SIGTERM/SIGINT, 1 when the first login fails with
+ * loginFailExit, 2 for configuration or start-up errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "frpc.h"
+#include "log.h"
+#include "version.h"
+#include "xport_loader.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: frpc [-c FILE] [--protocol P] [--server-addr A] "
+		"[--server-port N]\n"
+		"            [--token T] [--log-level L] [--transports-dir DIR]\n"
+		"       frpc verify -c FILE\n");
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	LOG_I("frpc", "received signal %d, exiting", (int)sig);
+	event_base_loopexit(arg, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_PROTO = 256, O_ADDR, O_PORT, O_TOKEN, O_LEVEL, O_XDIR };
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"protocol", required_argument, NULL, O_PROTO},
+		{"server-addr", required_argument, NULL, O_ADDR},
+		{"server-port", required_argument, NULL, O_PORT},
+		{"token", required_argument, NULL, O_TOKEN},
+		{"log-level", required_argument, NULL, O_LEVEL},
+		{"transports-dir", required_argument, NULL, O_XDIR},
+		{"version", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL, *proto = NULL, *addr = NULL, *port = NULL,
+		   *token = NULL, *level = NULL, *xdir = NULL;
+	bool verify = false;
+	if (argc > 1 && strcmp(argv[1], "verify") == 0) {
+		verify = true;
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
+	int ch;
+	while ((ch = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case O_PROTO: proto = optarg; break;
+		case O_ADDR: addr = optarg; break;
+		case O_PORT: port = optarg; break;
+		case O_TOKEN: token = optarg; break;
+		case O_LEVEL: level = optarg; break;
+		case O_XDIR: xdir = optarg; break;
+		case 'v': printf("frpc %s (frp wire %s)\n", FRPC_C_VERSION,
+				 FRP_WIRE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	char err[512];
+	struct frpc_conf *cfg = NULL;
+	if (path) {
+		if (conf_frpc_load(path, &cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
+	} else if (verify) {
+		fprintf(stderr, "frpc verify: -c FILE is required\n");
+		return 2;
+	} else if (!(cfg = conf_frpc_defaults())) {
+		return 2;
+	}
+	if (verify) {
+		printf("frpc: the configuration file %s syntax is ok\n", path);
+		conf_frpc_free(cfg);
+		return 0;
+	}
+	int lvl = cfg->log.level;
+	if (level && (lvl = log_level_parse(level)) < 0) {
+		fprintf(stderr, "--log-level: \"%s\" is not one of trace, debug, "
+				"info, warn, error\n", level);
+		conf_frpc_free(cfg);
+		return 2;
+	}
+	if (port) {
+		char *end;
+		long v = strtol(port, &end, 10);
+		if (*end || v < 1 || v > 65535) {
+			fprintf(stderr, "--server-port: \"%s\" is not a port "
+					"(1-65535)\n", port);
+			conf_frpc_free(cfg);
+			return 2;
+		}
+		cfg->server_port = (uint16_t)v;
+	}
+	if ((proto && conf_set_str(&cfg->protocol, proto) < 0) ||
+	    (addr && conf_set_str(&cfg->server_addr, addr) < 0) ||
+	    (token && conf_set_str(&cfg->auth_token, token) < 0)) {
+		conf_frpc_free(cfg);
+		return 2;
+	}
+	log_set_level(lvl);
+	int rc = log_open(cfg->log.to);
+	if (rc < 0) {
+		fprintf(stderr, "log.to: %s: %s\n", cfg->log.to, strerror(-rc));
+		conf_frpc_free(cfg);
+		return 2;
+	}
+	if (xport_load_default(xdir, xport_host_default()) <= 0) {
+		LOG_E("frpc", "no transport plugins could be loaded");
+		conf_frpc_free(cfg);
+		log_close();
+		return 2;
+	}
+	struct event_base *base = event_base_new();
+	if (!base) {
+		conf_frpc_free(cfg);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+	struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+	event_add(sigterm, NULL);
+	event_add(sigint, NULL);
+	struct frpc *c = NULL;
+	int status = 0;
+	if (frpc_new(base, cfg, &c, err, sizeof(err)) < 0) {
+		LOG_E("frpc", "%s", err);
+		status = 2;
+	} else {
+		frpc_start(c);
+		event_base_dispatch(base);
+		status = c->exit_code;
+		frpc_free(c);
+	}
+	event_free(sigterm);
+	event_free(sigint);
+	event_base_free(base);
+	log_close();
+	return status;
+}

@@ -1,0 +1,198 @@
+/*
+ * work.c - work connections: ReqWorkConn -> open a stream to frps ->
+ * NewWorkConn -> wait for StartWorkConn -> dial the local service -> relay.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "chan.h"
+#include "ctl.h"
+#include "frpc.h"
+#include "log.h"
+#include "relay.h"
+#include "util.h"
+
+#define LOCAL_DIAL_TIMEOUT_S 10
+#define START_WAIT_TIMEOUT_S 3600
+
+struct work {
+	struct frpc *c;
+	struct frpc_link *l;
+	struct ctl *ctl;            /* until StartWorkConn */
+	struct chan *ch;            /* after StartWorkConn */
+	struct bufferevent *local;  /* local service connection */
+	struct relay *relay;
+	struct frpc_proxy *p;
+};
+
+static void work_end(struct work *w)
+{
+	relay_free(w->relay);
+	ctl_free(w->ctl);
+	chan_close(w->ch, XPORT_CLOSE_FLUSH);
+	if (w->local)
+		bufferevent_free(w->local);
+	w->c->work_conns--;
+	frpc_link_unref(w->l);
+	free(w);
+}
+
+static void relay_done(struct relay *r, int err, void *arg)
+{
+	(void)r;
+	(void)err;
+	work_end(arg);
+}
+
+static void local_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct work *w = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		bufferevent_set_timeouts(w->local, NULL, NULL);
+		evutil_socket_t fd = bufferevent_getfd(w->local);
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		w->relay = relay_new(w->ch->bev, w->local, 0, relay_done, w);
+		if (!w->relay)
+			work_end(w);
+		return;
+	}
+	const struct conf_proxy *p = w->p->conf;
+	LOG_W("frpc", "[%s] connect to local service [%s:%u] error: %s", p->name,
+	      p->local_ip, p->local_port,
+	      (what & BEV_EVENT_TIMEOUT) ? "timeout"
+					 : evutil_socket_error_to_string(
+						   EVUTIL_SOCKET_ERROR()));
+	/* Abort so the user's connection on frps is closed promptly. */
+	chan_close(w->ch, XPORT_CLOSE_ABORT);
+	w->ch = NULL;
+	work_end(w);
+}
+
+static int dial_local(struct work *w)
+{
+	const struct conf_proxy *p = w->p->conf;
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof(ss));
+	int sslen;
+	struct sockaddr_in *a4 = (void *)&ss;
+	struct sockaddr_in6 *a6 = (void *)&ss;
+	if (inet_pton(AF_INET, p->local_ip, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(p->local_port);
+		sslen = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, p->local_ip, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(p->local_port);
+		sslen = sizeof(*a6);
+	} else {
+		/* A host name: let libevent resolve it (blocking, rare). */
+		sslen = sizeof(ss);
+		if (evutil_parse_sockaddr_port(p->local_ip, (struct sockaddr *)&ss,
+					       &sslen) != 0)
+			return -EINVAL;
+	}
+	w->local = bufferevent_socket_new(w->c->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!w->local)
+		return -ENOMEM;
+	bufferevent_setcb(w->local, NULL, NULL, local_event, w);
+	struct timeval tv = {LOCAL_DIAL_TIMEOUT_S, 0};
+	bufferevent_set_timeouts(w->local, NULL, &tv);
+	if (bufferevent_socket_connect(w->local, (struct sockaddr *)&ss, sslen) != 0)
+		return -ECONNREFUSED;
+	return 0;
+}
+
+static void work_msg(struct ctl *ctl, struct msg *m, void *arg)
+{
+	struct work *w = arg;
+	if (m->type != MSG_START_WORK_CONN) {
+		LOG_W("frpc", "unexpected %s on work connection",
+		      msg_type_name(m->type));
+		work_end(w);
+		return;
+	}
+	struct msg_start_work_conn *s = &m->u.start_work_conn;
+	if (s->error && *s->error) {
+		LOG_W("frpc", "StartWorkConn error: %s", s->error);
+		work_end(w);
+		return;
+	}
+	w->p = frpc_find_proxy(w->c, s->proxy_name ? s->proxy_name : "");
+	if (!w->p) {
+		LOG_W("frpc", "StartWorkConn for unknown proxy [%s]",
+		      s->proxy_name ? s->proxy_name : "");
+		work_end(w);
+		return;
+	}
+	LOG_D("frpc", "[%s] new user connection from %s:%d", w->p->conf->name,
+	      s->src_addr ? s->src_addr : "?", s->src_port);
+	if (w->p->conf->type == CONF_PROXY_UDP) {
+		/* The udp proxy keeps the ctl for UDPPacket messages and owns
+		 * the link reference from now on. */
+		w->ctl = NULL;
+		frpc_udp_start(w->c, w->l, w->p, ctl);
+		w->c->work_conns--;
+		free(w);
+		return;
+	}
+	w->ch = ctl_detach(ctl);
+	w->ctl = NULL;
+	/* User bytes may arrive while we dial: hold them in the stream. */
+	bufferevent_disable(w->ch->bev, EV_READ);
+	if (dial_local(w) < 0) {
+		LOG_W("frpc", "[%s] connect to local service [%s:%u] error",
+		      w->p->conf->name, w->p->conf->local_ip,
+		      w->p->conf->local_port);
+		chan_close(w->ch, XPORT_CLOSE_ABORT);
+		w->ch = NULL;
+		work_end(w);
+	}
+}
+
+static void work_err(struct ctl *ctl, int err, void *arg)
+{
+	(void)ctl;
+	struct work *w = arg;
+	if (err)
+		LOG_D("frpc", "work connection closed: %s", strerror(-err));
+	work_end(w);
+}
+
+static void opened(struct chan *ch, void *arg)
+{
+	struct work *w = arg;
+	if (!ch) {
+		work_end(w);
+		return;
+	}
+	w->ctl = ctl_new(ch, work_msg, work_err, w);
+	if (!w->ctl) {
+		work_end(w);
+		return;
+	}
+	struct msg m = {.type = MSG_NEW_WORK_CONN};
+	m.u.new_work_conn.run_id = (char *)frpc_link_run_id(w->l);
+	if (ctl_send(w->ctl, &m) < 0)
+		work_end(w);
+}
+
+void frpc_work_request(struct frpc *c, struct frpc_link *l)
+{
+	struct work *w = calloc(1, sizeof(*w));
+	if (!w)
+		return;
+	w->c = c;
+	w->l = l;
+	frpc_link_ref(l);
+	c->work_conns++;
+	frpc_link_open_stream(l, opened, w);
+}

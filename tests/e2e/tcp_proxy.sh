@@ -1,0 +1,31 @@
+#!/bin/bash
+# A tcp proxy over tcp.so, with tcpMux on (frp's default) and off:
+# 64 MiB each way with content checked, then 200 concurrent connections.
+source "$(dirname "$0")/lib.sh"
+
+for mux in true false; do
+	log "tcpMux=$mux"
+	SP=$(free_port); RP=$(free_port); EP=$(free_port)
+	start echo_$mux "$NT" echo-server --bind 127.0.0.1 --port "$EP"
+	write_frps "$T/frps_$mux.yaml" "$SP" "transport: {tcpMux: $mux}"
+	write_frpc "$T/frpc_$mux.yaml" "$SP" "transport: {tcpMux: $mux, poolCount: 2}" \
+		"proxies:" \
+		"  - {name: echo, type: tcp, localPort: $EP, remotePort: $RP}"
+	start frps_$mux "$FRPS" -c "$T/frps_$mux.yaml" --transports-dir "$XDIR"
+	wait_port "$SP" || fail "frps did not listen on $SP"
+	start frpc_$mux "$FRPC" -c "$T/frpc_$mux.yaml" --transports-dir "$XDIR"
+	wait_log frpc_$mux "start proxy success" 10 || fail "proxy did not start"
+	wait_port "$RP" || fail "remote port $RP not open"
+
+	# 64 MiB up and the same 64 MiB echoed back down, compared byte for byte.
+	out=$("$NT" send --host 127.0.0.1 --port "$RP" --bytes $((64 << 20)) --seed 7 --timeout 120) ||
+		fail "64 MiB echo through the proxy: $out"
+	log "$out"
+	out=$("$NT" conc --host 127.0.0.1 --port "$RP" --conns 200 --bytes 65536 --timeout 60) ||
+		fail "200 concurrent connections: $out"
+	log "$out"
+	stop frpc_$mux || true
+	stop frps_$mux || true
+	stop echo_$mux || true
+done
+log "ok"
