@@ -1,0 +1,478 @@
+/*
+ * kcp_sess.c - one KCP session: the protocol core, FEC, crypt, the
+ * bufferevent pair the host sees, and the session's own timer.
+ *
+ * Reentrancy: the pair is created with BEV_OPT_DEFER_CALLBACKS, so host
+ * callbacks never run on our stack; the only host calls made from here are
+ * the dial and accept callbacks, after which we re-check the state. Frees
+ * are deferred to the reaper event.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "kcp_int.h"
+
+/* Our end's output (bytes for the host not yet moved through the pair)
+ * beyond which we stop draining KCP; its receive window then closes. */
+#define RCV_LIMIT (1u << 20)
+#define CLOSE_LINGER_MS 30000
+#define PROBE_EVERY_MS 250
+#define FIN_COPIES 3
+
+static uint32_t now32(void) { return (uint32_t)kcp_host->now_ms(); }
+
+static void emit(struct kcp_sess *s, const uint8_t *buf, size_t len)
+{
+	if (!s->sock)
+		return; /* replaced by a newer session of the same peer */
+	uint8_t *slot = kcp_sock_slot(s->sock);
+	memcpy(slot, buf, len);
+	size_t out = len;
+	if (s->crypt) {
+		ssize_t r = kcp_crypt_seal(s->crypt, slot, len, KCP_PKT_MAX + 32);
+		if (r < 0)
+			return;
+		out = (size_t)r;
+	}
+	kcp_sock_commit(s->sock, out, &s->peer, s->peerlen);
+	s->pkts_out++;
+}
+
+/* KCP core output: buf = [crypt header][FEC header][KCP segments]. */
+static void sess_output(uint8_t *buf, size_t len, void *arg)
+{
+	struct kcp_sess *s = arg;
+	if (!s->fenc) {
+		emit(s, buf, len);
+		return;
+	}
+	int np = fec_encoder_encode(s->fenc, buf, len);
+	if (np < 0)
+		return;
+	emit(s, buf, len);
+	for (int i = 0; i < np; i++) {
+		size_t plen;
+		const uint8_t *p = fec_encoder_parity(s->fenc, i, &plen);
+		if (p)
+			emit(s, p, plen);
+	}
+}
+
+/* A bare control segment (WASK probe or our FIN) in its own datagram. */
+static void send_ctrl(struct kcp_sess *s, uint8_t cmd, bool via_fec)
+{
+	uint8_t buf[KCP_PKT_MAX + 32];
+	struct kcp_hdr h = {.conv = s->conv, .cmd = cmd, .wnd = 0, .ts = now32()};
+	if (via_fec) {
+		kcp_hdr_encode(buf + s->hdr, &h);
+		sess_output(buf, s->hdr + KCP_OVERHEAD, s);
+	} else {
+		kcp_hdr_encode(buf + s->crypt_hdr, &h);
+		emit(s, buf, s->crypt_hdr + KCP_OVERHEAD);
+	}
+}
+
+void kcp_sess_send_probe(struct kcp_sess *s) { send_ctrl(s, KCP_CMD_WASK, true); }
+
+static void arm(struct kcp_sess *s, uint32_t ms)
+{
+	if (s->state == KS_DEAD)
+		return;
+	if (s->timer_armed && ms >= kcp_interval(s->kcp))
+		return;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	evtimer_add(s->timer, &tv);
+	s->timer_armed = true;
+}
+
+/* Move what KCP has in order to the host, bounded by RCV_LIMIT. */
+static bool drain_recv(struct kcp_sess *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->mine);
+	bool moved = false;
+	while (evbuffer_get_length(out) < RCV_LIMIT) {
+		const uint8_t *data;
+		ssize_t n = kcp_read_front(s->kcp, &data);
+		if (n == -EINVAL) { /* message mode */
+			uint8_t tmp[KCP_PKT_MAX * 4];
+			n = kcp_recv(s->kcp, tmp, sizeof(tmp));
+			if (n <= 0)
+				break;
+			evbuffer_add(out, tmp, (size_t)n);
+		} else {
+			if (n <= 0)
+				break;
+			evbuffer_add(out, data, (size_t)n);
+			kcp_read_consume(s->kcp, (size_t)n);
+		}
+		s->bytes_in += (uint64_t)n;
+		moved = true;
+	}
+	return moved;
+}
+
+/* Feed the host's bytes into KCP while the send window has room. */
+static bool pump_send(struct kcp_sess *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->mine);
+	uint32_t wnd = kcp_snd_wnd(s->kcp);
+	uint32_t rmt = kcp_rmt_wnd(s->kcp);
+	uint32_t limit = wnd < rmt ? wnd : rmt;
+	if (limit == 0)
+		limit = 1; /* let the probe machinery see a queued segment */
+	uint32_t mss = kcp_mss(s->kcp);
+	bool sent = false;
+	while (evbuffer_get_length(in) > 0) {
+		uint32_t waiting = kcp_waitsnd(s->kcp);
+		if (waiting >= limit)
+			break;
+		size_t room = (size_t)(limit - waiting) * mss;
+		struct evbuffer_iovec v[8];
+		int nv = evbuffer_peek(in, (ssize_t)room, NULL, v, 8);
+		size_t took = 0;
+		for (int i = 0; i < nv && i < 8 && took < room; i++) {
+			size_t l = v[i].iov_len;
+			if (l > room - took)
+				l = room - took;
+			if (kcp_send(s->kcp, v[i].iov_base, l) < 0)
+				break;
+			took += l;
+		}
+		if (took == 0)
+			break;
+		evbuffer_drain(in, took);
+		s->bytes_out += took;
+		sent = true;
+	}
+	/* Window full: stop pulling from the pair until ACKs free room. */
+	if (evbuffer_get_length(in) > 0 || kcp_waitsnd(s->kcp) >= limit)
+		bufferevent_disable(s->mine, EV_READ);
+	else
+		bufferevent_enable(s->mine, EV_READ);
+	if (sent && !s->ctx->opts.write_delay)
+		kcp_flush(s->kcp, now32(), false);
+	return sent;
+}
+
+void kcp_sess_eof(struct kcp_sess *s)
+{
+	if (s->eof_sent || s->state == KS_DEAD)
+		return;
+	s->eof_sent = true;
+	if (s->host_owns && s->state == KS_OPEN)
+		bufferevent_flush(s->mine, EV_WRITE, BEV_FINISHED);
+}
+
+static void reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	kcp_sess_destroy(arg);
+}
+
+void kcp_sess_kill(struct kcp_sess *s)
+{
+	if (s->state == KS_DEAD)
+		return;
+	s->state = KS_DEAD;
+	if (s->timer)
+		evtimer_del(s->timer);
+	event_active(s->reaper, EV_TIMEOUT, 0);
+}
+
+static void finish_dial(struct kcp_sess *s, int err)
+{
+	xport_dial_cb cb = s->dial_cb;
+	s->dial_cb = NULL;
+	if (err) {
+		kcp_sess_kill(s);
+		cb(NULL, err, s->dial_arg);
+		return;
+	}
+	s->state = KS_OPEN;
+	s->host_owns = true;
+	cb((struct xport_stream *)s, 0, s->dial_arg);
+}
+
+/* Closing (host used FLUSH): done once everything was acknowledged. */
+static void check_closing(struct kcp_sess *s, uint64_t now)
+{
+	if (s->state != KS_CLOSING)
+		return;
+	bool drained = evbuffer_get_length(bufferevent_get_output(s->user)) == 0 &&
+		       evbuffer_get_length(bufferevent_get_input(s->mine)) == 0 &&
+		       kcp_waitsnd(s->kcp) == 0;
+	if (drained || now >= s->close_deadline_ms || kcp_dead(s->kcp)) {
+		for (int i = 0; i < FIN_COPIES; i++)
+			send_ctrl(s, KCP_CMD_FIN_EXT, false);
+		kcp_sess_kill(s);
+	}
+}
+
+void kcp_sess_after_io(struct kcp_sess *s)
+{
+	if (s->state == KS_DEAD)
+		return;
+	if (drain_recv(s))
+		arm(s, 0 + kcp_interval(s->kcp));
+	pump_send(s);
+	if (s->fin_seen && kcp_peeksize(s->kcp) < 0 &&
+	    evbuffer_get_length(bufferevent_get_output(s->mine)) == 0)
+		kcp_sess_eof(s);
+	if (s->state == KS_DIALING && s->pkts_in > 0)
+		finish_dial(s, 0);
+	if (s->state == KS_DEAD)
+		return;
+	check_closing(s, kcp_host->now_ms());
+	arm(s, kcp_interval(s->kcp));
+}
+
+static void feed(struct kcp_sess *s, const uint8_t *p, size_t len, bool regular)
+{
+	if (len >= KCP_OVERHEAD && p[KCP_OFF_CMD] == KCP_CMD_FIN_EXT) {
+		struct kcp_hdr h;
+		if (kcp_hdr_decode(p, len, &h) == 0 && h.conv == s->conv)
+			s->fin_seen = true;
+		return;
+	}
+	int rc = kcp_input(s->kcp, p, len, regular, s->ctx->opts.ack_nodelay,
+			   now32());
+	if (rc < 0)
+		s->bad_pkts++;
+}
+
+void kcp_sess_input_plain(struct kcp_sess *s, const uint8_t *p, size_t len)
+{
+	if (s->state == KS_DEAD)
+		return;
+	uint64_t now = kcp_host->now_ms();
+	int ft = fec_packet_type(p, len);
+	if (ft) {
+		if (!s->fdec) {
+			/* kcp-go: a session without FEC that receives FEC
+			 * packets decodes them lazily (auto-tuned geometry). */
+			s->fdec = fec_decoder_new(1, 1, KCP_PKT_MAX);
+			if (!s->fdec)
+				return;
+		}
+		int r = fec_decoder_input(s->fdec, p, len, now);
+		if (r < 0) {
+			s->bad_pkts++;
+			return;
+		}
+		if (r == FEC_TYPE_DATA)
+			feed(s, p + FEC_HEADER_SIZE_PLUS2, len - FEC_HEADER_SIZE_PLUS2,
+			     true);
+		const uint8_t *rp;
+		size_t rl;
+		while ((rp = fec_decoder_next(s->fdec, &rl)))
+			feed(s, rp, rl, false);
+	} else if (len >= KCP_OVERHEAD) {
+		feed(s, p, len, true);
+	} else {
+		s->bad_pkts++;
+		return;
+	}
+	s->pkts_in++;
+	s->last_rx_ms = now;
+}
+
+void kcp_sess_input(struct kcp_sess *s, uint8_t *pkt, size_t len)
+{
+	if (s->crypt) {
+		ssize_t n = kcp_crypt_open(s->crypt, pkt, len, &s->replay);
+		if (n < 0) {
+			s->crypt_fail++;
+			return;
+		}
+		pkt += s->crypt_hdr;
+		len = (size_t)n;
+	}
+	kcp_sess_input_plain(s, pkt, len);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct kcp_sess *s = arg;
+	s->timer_armed = false;
+	if (s->state == KS_DEAD)
+		return;
+	uint64_t now = kcp_host->now_ms();
+	if (s->state == KS_DIALING) {
+		if (now >= s->dial_deadline_ms) {
+			finish_dial(s, -ETIMEDOUT);
+			return;
+		}
+		if (now >= s->next_probe_ms) {
+			kcp_sess_send_probe(s);
+			s->next_probe_ms = now + PROBE_EVERY_MS;
+		}
+	}
+	uint32_t next = kcp_flush(s->kcp, (uint32_t)now, false);
+	if (kcp_dead(s->kcp) && s->state == KS_OPEN)
+		kcp_sess_eof(s);
+	pump_send(s);
+	drain_recv(s);
+	check_closing(s, now);
+	if (s->sock)
+		kcp_sock_uncork(s->sock);
+	if (s->state == KS_DEAD)
+		return;
+	struct kcp_info in;
+	kcp_get_info(s->kcp, &in);
+	bool idle = in.nsnd_buf == 0 && in.nsnd_que == 0 && in.nacks == 0 &&
+		    in.probe_wait == 0 && s->state == KS_OPEN;
+	/* Fully quiet sessions sleep: input or a host write re-arms them, so
+	 * thousands of idle sessions cost no wake-ups. */
+	if (!idle)
+		arm(s, next ? next : 1);
+}
+
+static void mine_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct kcp_sess *s = arg;
+	if (s->state == KS_DEAD)
+		return;
+	pump_send(s);
+	check_closing(s, kcp_host->now_ms());
+	if (s->state == KS_DEAD)
+		return;
+	arm(s, kcp_interval(s->kcp));
+	if (s->sock)
+		kcp_sock_uncork(s->sock);
+}
+
+static void mine_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	struct kcp_sess *s = arg;
+	if (s->state == KS_DEAD)
+		return;
+	/* The host drained: take more from KCP (this may reopen the
+	 * receive window; the next flush tells the peer). */
+	if (drain_recv(s))
+		arm(s, kcp_interval(s->kcp));
+	if (s->fin_seen && kcp_peeksize(s->kcp) < 0 &&
+	    evbuffer_get_length(bufferevent_get_output(s->mine)) == 0)
+		kcp_sess_eof(s);
+}
+
+struct kcp_sess *kcp_sess_new(struct xport_ctx *ctx, struct kcp_lsn *lsn,
+			      struct kcp_sock *sock, uint32_t conv, bool dialed,
+			      struct kcp_crypt *crypt, char *err, size_t errlen)
+{
+	const struct kcp_opts *o = &ctx->opts;
+	struct kcp_sess *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->ctx = ctx;
+	s->lsn = lsn;
+	s->sock = sock;
+	s->conv = conv;
+	s->crypt = crypt;
+	s->state = dialed ? KS_DIALING : KS_OPEN;
+	s->last_rx_ms = kcp_host->now_ms();
+	s->crypt_hdr = crypt ? kcp_crypt_header_size(crypt) : 0;
+	size_t trailer = crypt ? kcp_crypt_trailer_size(crypt) : 0;
+	bool fec = o->data_shards > 0 && o->parity_shards > 0;
+	s->hdr = s->crypt_hdr + (fec ? FEC_HEADER_SIZE_PLUS2 : 0);
+	struct kcp_cfg cfg = {
+		.nodelay = o->nodelay,
+		.interval = o->interval,
+		.resend = o->resend,
+		.nc = o->nc,
+		.snd_wnd = dialed ? o->dial_snd_wnd : o->listen_snd_wnd,
+		.rcv_wnd = dialed ? o->dial_rcv_wnd : o->listen_rcv_wnd,
+		.mtu = o->mtu - (int)trailer,
+		.reserved = (int)s->hdr,
+		.stream = o->stream_mode,
+		.dead_link = (uint32_t)o->dead_link,
+	};
+	s->kcp = kcp_new(conv, &cfg);
+	if (!s->kcp) {
+		snprintf(err, errlen, "kcp: bad settings (mtu %d too small for the "
+				      "headers?)", o->mtu);
+		goto fail;
+	}
+	kcp_set_output(s->kcp, sess_output, s);
+	if (fec) {
+		s->fenc = fec_encoder_new(o->data_shards, o->parity_shards,
+					  s->crypt_hdr, (size_t)o->mtu);
+		s->fdec = fec_decoder_new(o->data_shards, o->parity_shards,
+					  KCP_PKT_MAX);
+		if (!s->fenc || !s->fdec) {
+			snprintf(err, errlen, "fec: cannot set up %d/%d",
+				 o->data_shards, o->parity_shards);
+			goto fail;
+		}
+	}
+	struct bufferevent *pair[2];
+	if (bufferevent_pair_new(ctx->base, BEV_OPT_DEFER_CALLBACKS, pair) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	s->user = pair[0];
+	s->mine = pair[1];
+	bufferevent_setcb(s->mine, mine_read, mine_write, NULL, s);
+	bufferevent_setwatermark(s->mine, EV_WRITE, RCV_LIMIT / 2, 0);
+	bufferevent_enable(s->mine, EV_READ | EV_WRITE);
+	bufferevent_enable(s->user, EV_READ | EV_WRITE);
+	s->timer = evtimer_new(ctx->base, timer_cb, s);
+	s->reaper = event_new(ctx->base, -1, 0, reaper_cb, s);
+	if (!s->timer || !s->reaper) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	s->next = ctx->sessions;
+	if (ctx->sessions)
+		ctx->sessions->prev = s;
+	ctx->sessions = s;
+	ctx->nsessions++;
+	return s;
+fail:
+	kcp_sess_destroy(s);
+	return NULL;
+}
+
+void kcp_sess_destroy(struct kcp_sess *s)
+{
+	struct xport_ctx *ctx = s->ctx;
+	if (s->prev || ctx->sessions == s) {
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			ctx->sessions = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		ctx->nsessions--;
+	}
+	if (s->lsn)
+		kcp_lsn_remove(s->lsn, s);
+	if (s->timer)
+		event_free(s->timer);
+	if (s->reaper)
+		event_free(s->reaper);
+	if (s->user)
+		bufferevent_free(s->user);
+	if (s->mine)
+		bufferevent_free(s->mine);
+	fec_encoder_free(s->fenc);
+	fec_decoder_free(s->fdec);
+	kcp_free(s->kcp);
+	if (!s->lsn && s->sock) {
+		kcp_sock_close(s->sock);
+		free(s->sock);
+		kcp_crypt_free(s->crypt);
+	}
+	free(s);
+}
