@@ -4,12 +4,14 @@
  *
  *   kcpcat [-l] HOST:PORT [--crypt NAME] [--key KEY] [--datashard N]
  *          [--parityshard N] [--mode M] [--mtu N] [--sndwnd N] [--rcvwnd N]
- *          [-w SECONDS] [--transport NAME] [--transports-dir DIR]
+ *          [-w SECONDS] [--echo] [--transport NAME] [--transports-dir DIR]
  *
  * Client: stdin -> peer, peer -> stdout. -l: accept one session, same
  * plumbing. KCP has no FIN, so the exit rule is: after stdin EOF, wait until
  * everything sent is acknowledged, then exit once nothing has arrived for -w
- * seconds (default 3).
+ * seconds (default 3). --echo sends back whatever arrives instead (an echo
+ * server for link tests; with it, -w ends the program after the peer has
+ * been silent that long).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +48,7 @@ struct cat {
 	struct event *tick;
 	bool stdin_regular;    /* regular file: pumped from the write cb */
 	bool stdin_eof;
+	bool echo;             /* --echo: send back what arrives */
 	uint64_t last_rx_ms;
 	int wait_s;
 	int status;
@@ -92,6 +95,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct cat *k = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	k->last_rx_ms = util_now_ms();
+	if (k->echo) {
+		bufferevent_write_buffer(bev, in);
+		return;
+	}
 	size_t n;
 	while ((n = evbuffer_get_length(in)) > 0) {
 		int w = evbuffer_write(in, STDOUT_FILENO);
@@ -150,16 +157,25 @@ static void start_stream(struct cat *k, struct xport_stream *s)
 	bufferevent_setcb(k->bev, read_cb, write_cb, event_cb, k);
 	bufferevent_setwatermark(k->bev, EV_WRITE, OUT_HIGH_WM / 2, 0);
 	bufferevent_enable(k->bev, EV_READ | EV_WRITE);
+	if (k->echo) {
+		k->stdin_eof = true;
+		return;
+	}
 	struct stat sb;
 	k->stdin_regular = fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode);
-	if (k->stdin_regular) {
-		pump_stdin(k);
-	} else {
+	if (!k->stdin_regular) {
 		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
 		k->in_ev = event_new(k->base, STDIN_FILENO, EV_READ | EV_PERSIST,
 				     stdin_cb, k);
-		event_add(k->in_ev, NULL);
+		if (event_add(k->in_ev, NULL) != 0) {
+			/* Not pollable (e.g. /dev/null): read it like a file. */
+			event_free(k->in_ev);
+			k->in_ev = NULL;
+			k->stdin_regular = true;
+		}
 	}
+	if (k->stdin_regular)
+		pump_stdin(k);
 }
 
 static void accept_cb(struct xport_stream *s, void *arg)
@@ -190,7 +206,7 @@ static void usage(FILE *f)
 		   "[--datashard N] [--parityshard N]\n"
 		   "              [--mode normal|fast|fast2|fast3] [--mtu N] "
 		   "[--sndwnd N] [--rcvwnd N] [-w SECONDS]\n"
-		   "              [--transport NAME] [--transports-dir DIR]\n");
+		   "              [--echo] [--transport NAME] [--transports-dir DIR]\n");
 }
 
 int main(int argc, char **argv)
@@ -210,7 +226,8 @@ int main(int argc, char **argv)
 	lopts[nmap] = (struct option){"transports-dir", required_argument, NULL, O_XDIR};
 	lopts[nmap + 1] = (struct option){"transport", required_argument, NULL, O_XPORT};
 	lopts[nmap + 2] = (struct option){"help", no_argument, NULL, 'h'};
-	lopts[nmap + 3] = (struct option){NULL, 0, NULL, 0};
+	lopts[nmap + 3] = (struct option){"echo", no_argument, NULL, 'e'};
+	lopts[nmap + 4] = (struct option){NULL, 0, NULL, 0};
 
 	struct xport_option opts[MAX_OPTS];
 	size_t nopts = 0;
@@ -226,6 +243,7 @@ int main(int argc, char **argv)
 		}
 		switch (ch) {
 		case 'l': listen_mode = true; break;
+		case 'e': k.echo = true; break;
 		case 'w': k.wait_s = atoi(optarg); break;
 		case O_XDIR: xdir = optarg; break;
 		case O_XPORT: xname = optarg; break;

@@ -1,0 +1,48 @@
+/*
+ * conf_yaml.h - a YAML file as a small tree of maps, sequences and scalars
+ * (private to the conf module).
+ *
+ * Built from libyaml's event API so that what we accept is explicit: one
+ * document, no aliases, bounded nesting and size, no NUL in scalars, only the
+ * standard !!str/!!int/!!bool/!!null tags. Every node keeps the 1-based
+ * line/column of its first character for error messages.
+ */
+#ifndef CONF_YAML_H
+#define CONF_YAML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum conf_node_kind { CONF_NODE_SCALAR, CONF_NODE_MAP, CONF_NODE_SEQ };
+
+struct conf_node {
+	enum conf_node_kind kind;
+	int line, col;       /**< 1-based start of the node */
+	char *text;          /**< scalars: the value as written (unescaped) */
+	bool quoted;         /**< scalars: quoted, block or !!str -> a string */
+	bool null;           /**< scalars: plain "", "~", "null" (= not set) */
+	struct conf_node **kid; /**< maps: key0, value0, key1, value1, ...;
+				     sequences: the items */
+	size_t n;            /**< number of entries in kid */
+};
+
+/** Largest configuration file we read, and deepest nesting we accept. */
+#define CONF_YAML_MAX_SIZE (1u << 20)
+#define CONF_YAML_MAX_DEPTH 32
+
+/**
+ * Read and parse path. *root is NULL for an empty file (or a document that
+ * is a lone null scalar). Returns 0, -errno for the file (err = "PATH: why")
+ * or -EINVAL for bad YAML (err = "PATH:LINE:COL: why"); -ENOMEM possible.
+ */
+int conf_yaml_load(const char *path, struct conf_node **root, char *err,
+		   size_t errlen);
+/** Same, from memory; name is what error messages call the input. */
+int conf_yaml_parse(const char *name, const char *buf, size_t len,
+		    struct conf_node **root, char *err, size_t errlen);
+void conf_node_free(struct conf_node *n);
+/** Human name of a node's kind: "a map", "a sequence", "a scalar", "an
+ *  empty value" (null scalar). */
+const char *conf_node_kind_name(const struct conf_node *n);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * test_kcp_session.c - kcp.so's session layer against hostile input at a
+ * listener: random datagrams, truncated headers, the wrong key, huge length
+ * fields. No crash, no session created, counters rise, and a real client
+ * still gets through afterwards.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "../../transports/kcp/kcp_int.h"
+
+const struct xport_ops *kcp_xport_ops(const struct xport_host *host);
+
+static void t_log(int level, const char *mod, const char *fmt, ...)
+{
+	(void)level;
+	(void)mod;
+	(void)fmt;
+}
+
+static uint64_t t_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const struct xport_host host = {
+	.size = sizeof(struct xport_host),
+	.abi_major = XPORT_ABI_MAJOR,
+	.abi_minor = XPORT_ABI_MINOR,
+	.log = t_log,
+	.now_ms = t_now,
+};
+
+struct env {
+	struct event_base *base;
+	const struct xport_ops *ops;
+	struct xport_ctx *ctx;
+	struct xport_listener *lst;
+	struct xport_stream *accepted;
+	int naccepted;
+	struct xport_stream *dialed;
+	int dial_err;
+	bool dial_done;
+	uint16_t port;
+};
+
+static void on_accept(struct xport_stream *s, void *arg)
+{
+	struct env *e = arg;
+	e->naccepted++;
+	if (e->accepted)
+		e->ops->stream_close(s, XPORT_CLOSE_ABORT);
+	else
+		e->accepted = s;
+}
+
+static void on_dial(struct xport_stream *s, int err, void *arg)
+{
+	struct env *e = arg;
+	e->dialed = s;
+	e->dial_err = err;
+	e->dial_done = true;
+}
+
+static void env_up(struct env *e, const struct xport_option *o, size_t n)
+{
+	char err[256];
+	memset(e, 0, sizeof(*e));
+	e->base = event_base_new();
+	e->ops = kcp_xport_ops(&host);
+	ck_assert_int_eq(e->ops->init(e->base, o, n, &e->ctx, err, sizeof(err)), 0);
+	ck_assert_int_eq(e->ops->listen(e->ctx, "127.0.0.1", 0, on_accept, e,
+					&e->lst, err, sizeof(err)),
+			 0);
+	e->port = e->ops->listener_port(e->lst);
+	ck_assert_uint_gt(e->port, 0);
+}
+
+static void env_down(struct env *e)
+{
+	if (e->accepted)
+		e->ops->stream_close(e->accepted, XPORT_CLOSE_ABORT);
+	if (e->dialed)
+		e->ops->stream_close(e->dialed, XPORT_CLOSE_ABORT);
+	e->ops->listener_free(e->lst);
+	event_base_loop(e->base, EVLOOP_NONBLOCK);
+	e->ops->fini(e->ctx);
+	event_base_free(e->base);
+}
+
+static void run_for(struct env *e, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	event_base_loopexit(e->base, &tv);
+	event_base_dispatch(e->base);
+}
+
+static void blast(uint16_t port, const uint8_t *p, size_t n)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	sendto(fd, p, n, 0, (struct sockaddr *)&a, sizeof(a));
+	close(fd);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static struct kcp_lsn *lsn_of(struct env *e) { return (struct kcp_lsn *)e->lst; }
+
+static void garbage_round(struct env *e, unsigned seed)
+{
+	srand(seed);
+	uint8_t buf[1600];
+	for (int i = 0; i < 400; i++) {
+		size_t n = (size_t)(rand() % 1500) + 1;
+		for (size_t j = 0; j < n; j++)
+			buf[j] = (uint8_t)rand();
+		switch (i % 4) {
+		case 0: /* random bytes */
+			break;
+		case 1: /* truncated header */
+			n = (size_t)(rand() % 24);
+			break;
+		case 2: /* plausible PUSH with a huge length */
+			memset(buf, 0, 24);
+			put32(buf, 0x1234);
+			buf[4] = 81;
+			put32(buf + 20, 0xfffffff0u);
+			n = 24 + (size_t)(rand() % 100);
+			break;
+		case 3: /* FEC-looking data header, truncated */
+			buf[4] = 0xf1;
+			buf[5] = 0;
+			n = 6 + (size_t)(rand() % 8);
+			break;
+		}
+		blast(e->port, buf, n);
+		if (i % 50 == 0)
+			run_for(e, 5);
+	}
+	run_for(e, 100);
+}
+
+START_TEST(garbage_creates_no_session)
+{
+	struct env e;
+	const struct xport_option o[] = {{"crypt", "aes"}, {"key", "k1"}};
+	env_up(&e, o, 2);
+	garbage_round(&e, 1);
+	struct kcp_lsn *l = lsn_of(&e);
+	ck_assert_int_eq(e.naccepted, 0);
+	ck_assert_uint_eq(l->count, 0);
+	ck_assert_uint_eq(l->st.sessions_created, 0);
+	ck_assert_uint_ge(l->st.datagrams, 300);
+	ck_assert_uint_ge(l->st.crypt_failures, 300);
+	env_down(&e);
+}
+END_TEST
+
+START_TEST(garbage_without_crypt)
+{
+	struct env e;
+	const struct xport_option o[] = {{"crypt", "null"}};
+	env_up(&e, o, 1);
+	garbage_round(&e, 2);
+	struct kcp_lsn *l = lsn_of(&e);
+	ck_assert_int_eq(e.naccepted, 0);
+	ck_assert_uint_eq(l->count, 0);
+	ck_assert_uint_ge(l->st.no_session + l->st.bad_packets, 300);
+	env_down(&e);
+}
+END_TEST
+
+static void dial_and_echo(struct env *e, const struct xport_option *o, size_t n)
+{
+	char err[256];
+	struct xport_ctx *cctx;
+	ck_assert_int_eq(e->ops->init(e->base, o, n, &cctx, err, sizeof(err)), 0);
+	struct xport_dial *d;
+	ck_assert_int_eq(e->ops->dial(cctx, "127.0.0.1", e->port, 3000, on_dial, e,
+				      &d, err, sizeof(err)),
+			 0);
+	for (int i = 0; i < 100 && !e->dial_done; i++)
+		run_for(e, 20);
+	ck_assert(e->dial_done);
+	ck_assert_int_eq(e->dial_err, 0);
+	ck_assert_ptr_nonnull(e->accepted);
+	struct bufferevent *cb = e->ops->stream_bev(e->dialed);
+	struct bufferevent *sb = e->ops->stream_bev(e->accepted);
+	bufferevent_enable(cb, EV_READ | EV_WRITE);
+	bufferevent_enable(sb, EV_READ | EV_WRITE);
+	bufferevent_write(cb, "hello kcp", 9);
+	for (int i = 0; i < 100 && evbuffer_get_length(bufferevent_get_input(sb)) < 9; i++)
+		run_for(e, 10);
+	char got[16] = "";
+	ck_assert_int_eq(bufferevent_read(sb, got, sizeof(got)), 9);
+	ck_assert_mem_eq(got, "hello kcp", 9);
+	e->ops->stream_close(e->dialed, XPORT_CLOSE_ABORT);
+	e->dialed = NULL;
+	run_for(e, 10);
+	e->ops->fini(cctx);
+}
+
+START_TEST(wrong_key_rejected_then_right_key_works)
+{
+	struct env e;
+	const struct xport_option o[] = {{"crypt", "aes"}, {"key", "right"}};
+	env_up(&e, o, 2);
+	char err[256];
+	struct xport_ctx *bad;
+	const struct xport_option wrong[] = {{"crypt", "aes"}, {"key", "wrong"}};
+	ck_assert_int_eq(e.ops->init(e.base, wrong, 2, &bad, err, sizeof(err)), 0);
+	struct xport_dial *d;
+	ck_assert_int_eq(e.ops->dial(bad, "127.0.0.1", e.port, 600, on_dial, &e, &d,
+				     err, sizeof(err)),
+			 0);
+	for (int i = 0; i < 100 && !e.dial_done; i++)
+		run_for(&e, 20);
+	ck_assert(e.dial_done);
+	ck_assert_int_eq(e.dial_err, -ETIMEDOUT);
+	ck_assert_int_eq(e.naccepted, 0);
+	ck_assert_uint_gt(lsn_of(&e)->st.crypt_failures, 0);
+	e.ops->fini(bad);
+	e.dial_done = false;
+	e.dialed = NULL;
+	dial_and_echo(&e, o, 2);
+	ck_assert_int_eq(e.naccepted, 1);
+	env_down(&e);
+}
+END_TEST
+
+START_TEST(bad_options_name_the_key)
+{
+	struct event_base *base = event_base_new();
+	const struct xport_ops *ops = kcp_xport_ops(&host);
+	struct xport_ctx *ctx;
+	char err[256];
+	const struct xport_option a[] = {{"sndWnd", "lots"}};
+	ck_assert_int_eq(ops->init(base, a, 1, &ctx, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "sndWnd"));
+	const struct xport_option b[] = {{"bogus", "1"}};
+	ck_assert_int_eq(ops->init(base, b, 1, &ctx, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "bogus"));
+	const struct xport_option c[] = {{"crypt", "rot13"}};
+	ck_assert_int_eq(ops->init(base, c, 1, &ctx, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "crypt"));
+	const struct xport_option d[] = {{"mode", "warp"}};
+	ck_assert_int_eq(ops->init(base, d, 1, &ctx, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "mode"));
+	const struct xport_option f[] = {{"dataShards", "10"}, {"parityShards", "0"}};
+	ck_assert_int_eq(ops->init(base, f, 2, &ctx, err, sizeof(err)), -EINVAL);
+	event_base_free(base);
+}
+END_TEST
+
+START_TEST(session_cap_and_dead_port)
+{
+	struct env e;
+	const struct xport_option o[] = {{"maxSessions", "1"}};
+	env_up(&e, o, 1);
+	dial_and_echo(&e, o, 1);
+	/* A second peer is refused while the first session lives. */
+	uint8_t seg[24] = {0};
+	put32(seg, 77);
+	seg[4] = 83; /* WASK, una 0: a valid opener */
+	blast(e.port, seg, sizeof(seg));
+	run_for(&e, 50);
+	ck_assert_int_eq(e.naccepted, 1);
+	ck_assert_uint_ge(lsn_of(&e)->st.sessions_refused, 1);
+	/* Dial to a port nobody listens on fails fast (ICMP) or times out. */
+	char err[256];
+	struct xport_ctx *c;
+	ck_assert_int_eq(e.ops->init(e.base, NULL, 0, &c, err, sizeof(err)), 0);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	bind(s, (struct sockaddr *)&a, sizeof(a));
+	socklen_t al = sizeof(a);
+	getsockname(s, (struct sockaddr *)&a, &al);
+	close(s);
+	e.dial_done = false;
+	e.dialed = NULL;
+	struct xport_dial *d;
+	ck_assert_int_eq(e.ops->dial(c, "127.0.0.1", ntohs(a.sin_port), 1500, on_dial,
+				     &e, &d, err, sizeof(err)),
+			 0);
+	for (int i = 0; i < 150 && !e.dial_done; i++)
+		run_for(&e, 20);
+	ck_assert(e.dial_done);
+	ck_assert(e.dial_err == -ECONNREFUSED || e.dial_err == -ETIMEDOUT);
+	e.ops->fini(c);
+	env_down(&e);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("kcp_session");
+	TCase *tc = tcase_create("hostile");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, garbage_creates_no_session);
+	tcase_add_test(tc, garbage_without_crypt);
+	tcase_add_test(tc, wrong_key_rejected_then_right_key_works);
+	tcase_add_test(tc, bad_options_name_the_key);
+	tcase_add_test(tc, session_cap_and_dead_port);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
