@@ -20,6 +20,10 @@
 /* Our end's output (bytes for the host not yet moved through the pair)
  * beyond which we stop draining KCP; its receive window then closes. */
 #define RCV_LIMIT (1u << 20)
+/* Most host bytes the pair may park in our end's input: the pair moves a
+ * host write across synchronously, so without this bound a fast writer
+ * would never see its own output fill up. */
+#define SND_LIMIT (256u << 10)
 #define CLOSE_LINGER_MS 30000
 #define PROBE_EVERY_MS 250
 #define FIN_COPIES 3
@@ -425,6 +429,7 @@ struct kcp_sess *kcp_sess_new(struct xport_ctx *ctx, struct kcp_lsn *lsn,
 	s->mine = pair[1];
 	bufferevent_setcb(s->mine, mine_read, mine_write, NULL, s);
 	bufferevent_setwatermark(s->mine, EV_WRITE, RCV_LIMIT / 2, 0);
+	bufferevent_setwatermark(s->mine, EV_READ, 0, SND_LIMIT);
 	bufferevent_enable(s->mine, EV_READ | EV_WRITE);
 	bufferevent_enable(s->user, EV_READ | EV_WRITE);
 	s->timer = evtimer_new(ctx->base, timer_cb, s);
