@@ -1,0 +1,91 @@
+#!/bin/bash
+# Our KCP tunnel (frps+frpc over kcp.so) vs kcptun (Debian's kcptun-client/
+# -server, kcp-go 5.6.1) through the same seeded impairment relay, in one
+# run, with the same cipher (aes), FEC (10/3), mode (fast2) and windows
+# (1024/1024 both ends). For each link: goodput of one bulk download,
+# small-message RTT p50/p99, CPU seconds per GB and peak RSS of the tunnel
+# processes, and the ratios ours/kcptun. Plain TCP is measured on the
+# unimpaired loopback only (this kernel has no netem to impair TCP).
+#   bench/kcp.sh [BUILD] [MiB per transfer]
+source "$(dirname "$0")/../tests/e2e/lib.sh"
+source "$ROOT/bench/lib.sh"
+MIB=${2:-32}
+BYTES=$((MIB << 20))
+command -v kcptun-client >/dev/null || fail "kcptun not installed (apt-get install kcptun)"
+SRC=$(free_port); ECHO=$(free_port)
+start src "$NT" source-server --bind 127.0.0.1 --port "$SRC" --bytes "$BYTES" --seed 9
+start echo "$NT" echo-server --bind 127.0.0.1 --port "$ECHO"
+wait_port "$SRC"; wait_port "$ECHO"
+KOPT="{crypt: aes, key: bench, mode: fast2, sndWnd: 1024, rcvWnd: 1024, dataShards: 10, parityShards: 3, writeDelay: false}"
+KT=(--crypt aes --key bench --mode fast2 --sndwnd 1024 --rcvwnd 1024 --datashard 10 --parityshard 3 --mtu 1350 --nocomp --quiet)
+
+mbps() { sed -n 's/.*MBps=\([0-9.]*\).*/\1/p'; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+
+# measure NAME PORT_SRC PORT_ECHO PIDS... -> sets R_MBPS R_P50 R_P99 R_CPUGB R_RSS
+measure() {
+	local name=$1 psrc=$2 pecho=$3; shift 3
+	local c0=0 c1=0 p out rss=0
+	for p in "$@"; do c0=$(awk -v a="$c0" -v b="$(proc_cpu "$p")" 'BEGIN{print a+b}'); done
+	out=$("$NT" recv --port "$psrc" --bytes "$BYTES" --seed 9 --timeout 300) || { echo "  $name: transfer failed: $out"; R_MBPS=0; }
+	R_MBPS=$(echo "$out" | mbps)
+	for p in "$@"; do c1=$(awk -v a="$c1" -v b="$(proc_cpu "$p")" 'BEGIN{print a+b}'); done
+	R_CPUGB=$(awk -v a="$c0" -v b="$c1" -v m="$MIB" 'BEGIN{printf "%.2f", (b-a) * 1024 / m}')
+	out=$("$NT" rtt --port "$pecho" --count 300 --size 64 --interval-ms 10 --timeout 120)
+	R_P50=$(echo "$out" | field p50_us); R_P99=$(echo "$out" | field p99_us)
+	for p in "$@"; do rss=$((rss + $(proc_hwm "$p"))); done
+	R_RSS=$rss
+}
+
+printf '%-10s %-8s %10s %10s %10s %10s %9s\n' link tunnel "MB/s" "p50 ms" "p99 ms" "CPU s/GB" "RSS KiB"
+n=0
+for link in "0 0" "25 1" "25 5"; do
+	set -- $link
+	d=$1 loss=$2
+	n=$((n + 1))
+	name="$((2 * d))ms/${loss}%"
+	# ---- ours
+	SP=$(free_port); KP=$(free_port --udp); LP=$(free_port --udp)
+	RS=$(free_port); RE=$(free_port)
+	start imp_a$n "$BUILD/tools/udp_impair" --listen "127.0.0.1:$LP" --to "127.0.0.1:$KP" \
+		--delay-ms "$d" --loss "$loss" --seed 42 --queue-bytes 67108864 --timeout 0
+	printf 'bindAddr: 127.0.0.1\nbindPort: %s\nkcpBindPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {kcp: %s}\n' \
+		"$SP" "$KP" "$KOPT" >"$T/frps$n.yaml"
+	printf 'serverAddr: 127.0.0.1\nserverPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {protocol: kcp, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: %s, remotePort: %s}\n  - {name: e, type: tcp, localPort: %s, remotePort: %s}\n' \
+		"$LP" "$KOPT" "$SRC" "$RS" "$ECHO" "$RE" >"$T/frpc$n.yaml"
+	start frps$n "$FRPS" -c "$T/frps$n.yaml" --transports-dir "$XDIR"
+	wait_port "$SP"
+	start frpc$n "$FRPC" -c "$T/frpc$n.yaml" --transports-dir "$XDIR"
+	wait_port "$RS" 30 && wait_port "$RE" 30 || fail "our tunnel did not come up"
+	sleep 0.5
+	measure ours "$RS" "$RE" "$(pid_of frps$n)" "$(pid_of frpc$n)"
+	O=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS")
+	stop frpc$n; stop frps$n; stop imp_a$n
+	# ---- kcptun
+	KP=$(free_port --udp); LP=$(free_port --udp); CS=$(free_port); CE=$(free_port)
+	start imp_b$n "$BUILD/tools/udp_impair" --listen "127.0.0.1:$LP" --to "127.0.0.1:$KP" \
+		--delay-ms "$d" --loss "$loss" --seed 42 --queue-bytes 67108864 --timeout 0
+	# kcptun carries one target per server: two server/client pairs.
+	KP2=$(free_port --udp); LP2=$(free_port --udp)
+	start imp_c$n "$BUILD/tools/udp_impair" --listen "127.0.0.1:$LP2" --to "127.0.0.1:$KP2" \
+		--delay-ms "$d" --loss "$loss" --seed 43 --queue-bytes 67108864 --timeout 0
+	start kts$n kcptun-server -l "127.0.0.1:$KP" -t "127.0.0.1:$SRC" "${KT[@]}"
+	start ktc$n kcptun-client -l "127.0.0.1:$CS" -r "127.0.0.1:$LP" "${KT[@]}"
+	start kts2$n kcptun-server -l "127.0.0.1:$KP2" -t "127.0.0.1:$ECHO" "${KT[@]}"
+	start ktc2$n kcptun-client -l "127.0.0.1:$CE" -r "127.0.0.1:$LP2" "${KT[@]}"
+	wait_port "$CS" 10 && wait_port "$CE" 10 || fail "kcptun did not come up"
+	sleep 0.5
+	measure kcptun "$CS" "$CE" "$(pid_of kts$n)" "$(pid_of ktc$n)"
+	K=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS")
+	stop ktc$n; stop kts$n; stop ktc2$n; stop kts2$n; stop imp_b$n; stop imp_c$n
+	for who in ours kcptun; do
+		if [ $who = ours ]; then v=("${O[@]}"); else v=("${K[@]}"); fi
+		printf '%-10s %-8s %10s %10.2f %10.2f %10s %9s\n' "$name" "$who" "${v[0]}" \
+			"$(awk -v x="${v[1]}" 'BEGIN{print x/1000}')" "$(awk -v x="${v[2]}" 'BEGIN{print x/1000}')" "${v[3]}" "${v[4]}"
+	done
+	printf '%-10s %-8s %10s %10s %10s %10s\n' "$name" "ratio" "$(ratio "${O[0]}" "${K[0]}")x" \
+		"$(ratio "${O[1]}" "${K[1]}")x" "$(ratio "${O[2]}" "${K[2]}")x" "$(ratio "${O[3]}" "${K[3]}")x"
+done
+out=$("$NT" recv --port "$SRC" --bytes "$BYTES" --seed 9)
+printf '%-10s %-8s %10s   (plain TCP, loopback, no tunnel)\n' "0ms/0%" "tcp" "$(echo "$out" | mbps)"
+echo "targets: goodput >= 1.5x kcptun, p99 <= 0.8x kcptun, CPU/GB <= 0.5x kcptun"
