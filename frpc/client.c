@@ -21,7 +21,7 @@
 struct frpc_proxy *frpc_find_proxy(struct frpc *c, const char *name)
 {
 	for (size_t i = 0; i < c->cfg->n_proxies; i++)
-		if (strcmp(c->cfg->proxies[i].name, name) == 0)
+		if (strcmp(c->proxies[i].wire_name, name) == 0)
 			return &c->proxies[i];
 	return NULL;
 }
@@ -90,8 +90,19 @@ int frpc_new(struct event_base *base, struct frpc_conf *cfg, struct frpc **out,
 		frpc_free(c);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < cfg->n_proxies; i++)
-		c->proxies[i].conf = &cfg->proxies[i];
+	for (size_t i = 0; i < cfg->n_proxies; i++) {
+		struct frpc_proxy *p = &c->proxies[i];
+		p->conf = &cfg->proxies[i];
+		const char *user = cfg->user ? cfg->user : "";
+		size_t n = strlen(user) + strlen(p->conf->name) + 2;
+		if (!(p->wire_name = malloc(n))) {
+			snprintf(err, errlen, "out of memory");
+			frpc_free(c);
+			return -ENOMEM;
+		}
+		snprintf(p->wire_name, n, "%s%s%s", user, *user ? "." : "",
+			 p->conf->name);
+	}
 	c->ops = xport_find(cfg->protocol);
 	if (!c->ops) {
 		snprintf(err, errlen, "transport.protocol \"%s\": no such transport "
@@ -146,6 +157,7 @@ void frpc_free(struct frpc *c)
 		for (size_t i = 0; i < c->cfg->n_proxies; i++) {
 			free(c->proxies[i].remote_addr);
 			free(c->proxies[i].err);
+			free(c->proxies[i].wire_name);
 		}
 	free(c->proxies);
 	if (c->xctx)

@@ -21,6 +21,8 @@ struct frpc_link;
 /** Run-time state of one configured proxy. */
 struct frpc_proxy {
 	const struct conf_proxy *conf; /**< borrowed from frpc.cfg */
+	char *wire_name;               /**< name on the wire: "user.name" when
+					    user is set (frp prefixes it) */
 	char *remote_addr;             /**< from NewProxyResp, or NULL */
 	char *err;                     /**< last NewProxyResp error, or NULL */
 	int status;                    /**< FRPC_PROXY_* */

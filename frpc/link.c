@@ -105,7 +105,7 @@ static void send_new_proxies(struct frpc_link *l)
 	for (size_t i = 0; i < c->cfg->n_proxies; i++) {
 		const struct conf_proxy *p = &c->cfg->proxies[i];
 		struct msg m = {.type = MSG_NEW_PROXY};
-		m.u.new_proxy.proxy_name = p->name;
+		m.u.new_proxy.proxy_name = c->proxies[i].wire_name;
 		m.u.new_proxy.proxy_type = p->type_name;
 		m.u.new_proxy.use_encryption = p->use_encryption;
 		m.u.new_proxy.use_compression = p->use_compression;

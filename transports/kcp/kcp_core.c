@@ -50,7 +50,7 @@ int kcp_hdr_decode(const uint8_t *p, size_t len, struct kcp_hdr *h)
 	return 0;
 }
 
-/* ---- payload pool ------------------------------------------------------ */
+/* ---- payload pool -------------------------------------------------------- */
 
 uint8_t *kcp_core_pool_get(struct kcp *k)
 {
@@ -122,7 +122,7 @@ static void ring_release(struct kcp_ring *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* ---- life cycle and settings ---------------------------------------- */
+/* ---- life cycle and settings --------------------------------------------- */
 
 static int cfg_default(int v, int def)
 {
@@ -290,9 +290,10 @@ int kcp_send(struct kcp *k, const void *buf, size_t len)
 		memset(s, 0, sizeof(*s));
 		s->data = kcp_core_pool_get(k);
 		if (!s->data) {
-			while (i--)
-				kcp_core_pool_put(
-					k, ring_at(q, q->n + (uint32_t)i)->data);
+			while (i--) {
+				s = ring_at(q, q->n + (uint32_t)i);
+				kcp_core_pool_put(k, s->data);
+			}
 			return -ENOMEM;
 		}
 	}
@@ -534,7 +535,7 @@ void kcp_read_consume(struct kcp *k, size_t n)
 	rcv_after_read(k, was_full);
 }
 
-/* ---- getters --------------------------------------------------------- */
+/* ---- getters ------------------------------------------------------------- */
 
 bool kcp_dead(const struct kcp *k)
 {
@@ -618,5 +619,14 @@ void kcp_get_info(const struct kcp *k, struct kcp_info *in)
 	in->probe_wait = k->probe_wait;
 	in->pool_free = k->pool_n;
 	in->nacks = k->nack;
+	/* Payload buffers: one per queued segment (acked ones in snd_buf
+	 * already gave theirs back, so this is an upper bound) plus the
+	 * pool. */
+	in->mem = sizeof(*k) + OBUF_SIZE +
+		  ((size_t)k->snd_queue.cap + k->snd_buf.cap +
+		   k->rcv_queue.cap + k->rcv_cap) * sizeof(struct kcp_seg) +
+		  (size_t)k->ack_cap * sizeof(struct kcp_ack) +
+		  ((size_t)k->snd_queue.n + k->snd_buf.n + k->nrcv_buf +
+		   k->rcv_queue.n + k->pool_n) * KCP_MAX_PAYLOAD;
 	in->dead = k->dead;
 }
