@@ -15,6 +15,15 @@
  * user's output evbuffer); receive windows are only re-opened as the user
  * drains its input.
  *
+ * The user's end starts with EV_WRITE enabled and EV_READ disabled: incoming
+ * data waits inside the mux until the user enables EV_READ (like a socket
+ * bufferevent). libevent drops an event raised while no event callback is
+ * set, so set callbacks before returning to the loop, or check
+ * mux_stream_peer_closed() when setting them later. Pair callbacks are
+ * deferred, so run the loop once after freeing sessions/streams before
+ * event_base_free() (it drops pending deferred callbacks, leaking their
+ * bufferevents).
+ *
  * Sans-I/O core: mux_frame_* encode/decode headers for tests and fuzzing.
  */
 #ifndef MUX_H
@@ -49,7 +58,8 @@ struct mux_config {
 	int keepalive_interval_ms;  /**< 0 = no pings; default 30000 */
 	int keepalive_timeout_ms;   /**< session dies if a ping gets no answer
 				       (and nothing else arrives) this long;
-				       default 2 * interval */
+				       default 2 * interval; only used when
+				       pings are on */
 	int max_streams;            /**< cap on open streams (default 4096) */
 };
 void mux_config_default(struct mux_config *c);
@@ -64,26 +74,50 @@ typedef void (*mux_accept_cb)(struct mux_stream *s, void *arg);
  *  the user then frees the session (may do so from inside this callback). */
 typedef void (*mux_closed_cb)(struct mux_session *m, int err, void *arg);
 
-/** Run yamux over `under`. Borrows under: sets its callbacks and owns them
- *  until mux_session_free; the caller still owns and finally closes it. */
+/** Run yamux over `under`. Borrows under: sets its callbacks and
+ *  watermarks (read high 1 MiB, write low 512 KiB) and owns them until
+ *  mux_session_free; the caller still owns and finally closes it, after
+ *  freeing the session. Bytes already in under's input are parsed from the
+ *  loop, never inside this call. */
 struct mux_session *mux_session_new(struct event_base *base,
 				    struct bufferevent *under, bool is_client,
 				    const struct mux_config *cfg,
 				    mux_accept_cb accept_cb, mux_closed_cb closed_cb,
 				    void *arg);
-/** Free the session: every open stream sees EOF; the user's stream handles
- *  stay valid until they close them. Safe inside the session's callbacks
- *  (deferred). NULL no-op. */
+/** Free the session: a live session sends go-away (normal); every open
+ *  stream sees EOF; the user's stream handles stay valid until they close
+ *  them. under is detached on return (callbacks cleared). Safe inside the
+ *  session's callbacks (memory freed when they return); closed_cb is not
+ *  called for an explicit free. NULL no-op. */
 void mux_session_free(struct mux_session *m);
 /** Open a stream (sends SYN). NULL when the session is closed or full. */
 struct mux_stream *mux_open(struct mux_session *m);
 /** Monotonic ms of the last frame received (for liveness checks). */
 uint64_t mux_last_rx_ms(const struct mux_session *m);
 size_t mux_stream_count(const struct mux_session *m);
+/** False once the session has ended (closed_cb ran or is running). */
+bool mux_session_alive(const struct mux_session *m);
+
+/** Per-session counters. A bad or stray frame costs one increment. */
+struct mux_stats {
+	uint64_t frames_in, frames_out;
+	uint64_t bytes_in, bytes_out; /**< stream payload bytes */
+	uint64_t discarded;  /**< payload bytes no open stream took */
+	uint64_t ignored;    /**< frames for unknown/closed streams, stray flags */
+	uint64_t refused;    /**< peer SYNs answered with RST (full, no acceptor) */
+	uint64_t streams_opened, streams_accepted;
+	uint64_t pings_out, pings_in;
+};
+void mux_session_stats(const struct mux_session *m, struct mux_stats *st);
 
 /** The user's end of the stream. Valid until mux_stream_close(). */
 struct bufferevent *mux_stream_bev(struct mux_stream *s);
 uint32_t mux_stream_id(const struct mux_stream *s);
+/** True once the peer sent FIN or RST on s, or the session ended: EOF was
+ *  signalled on the user's end. libevent drops the event when no event
+ *  callback is set at that moment, so a user that sets callbacks late (a
+ *  pooled stream) checks this. */
+bool mux_stream_peer_closed(const struct mux_stream *s);
 /** how: 0 = send what was written then FIN, 1 = RST now. Safe from the
  *  stream's own callbacks. */
 void mux_stream_close(struct mux_stream *s, int how);

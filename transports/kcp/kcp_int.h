@@ -94,7 +94,7 @@ struct kcp_sess {
 	bool eof_sent;                /* EOF delivered to the host */
 	bool fin_seen;
 	bool timer_armed;
-	bool in_dispatch;             /* our own code is on the stack */
+	bool touched;                 /* in the listener's ack batch */
 	struct kcp *kcp;
 	struct fec_encoder *fenc;
 	struct fec_decoder *fdec;
@@ -139,6 +139,8 @@ struct kcp_lsn {
 	struct kcp_sess **buckets;
 	size_t nbuckets, count;
 	struct kcp_lsn_stats st;
+	struct kcp_sess *touched[KCP_BATCH]; /* sessions fed this batch */
+	unsigned ntouched;
 	bool closed;                 /* listener_free called: no new sessions;
 					freed with the last session */
 	int busy;                    /* inside lsn_read */
@@ -154,8 +156,10 @@ struct kcp_sess *kcp_sess_new(struct xport_ctx *ctx, struct kcp_lsn *lsn,
 void kcp_sess_input(struct kcp_sess *s, uint8_t *pkt, size_t len);
 /** Payload already decrypted (listener path): pkt is the plaintext. */
 void kcp_sess_input_plain(struct kcp_sess *s, const uint8_t *pkt, size_t len);
-/** After a batch of input: send what the session queued. */
+/** After one datagram: move data between KCP and the host. */
 void kcp_sess_after_io(struct kcp_sess *s);
+/** After a whole receive batch: send the ACKs it produced in one go. */
+void kcp_sess_ack_batch(struct kcp_sess *s);
 /** Tell the host the stream ended (EOF on its end). */
 void kcp_sess_eof(struct kcp_sess *s);
 /** Schedule the free (safe anywhere). */

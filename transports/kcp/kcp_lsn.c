@@ -232,6 +232,10 @@ static void handle(struct kcp_lsn *l, uint8_t *pkt, size_t len,
 	}
 	kcp_sess_input_plain(s, p, len);
 	kcp_sess_after_io(s);
+	if (!s->touched && l->ntouched < KCP_BATCH) {
+		s->touched = true;
+		l->touched[l->ntouched++] = s;
+	}
 }
 
 static void lsn_read(evutil_socket_t fd, short what, void *arg)
@@ -262,6 +266,11 @@ static void lsn_read(evutil_socket_t fd, short what, void *arg)
 			}
 			handle(l, l->rxbuf[i], len, &l->rxaddr[i]);
 		}
+		/* ACK everything this batch brought in, once per session,
+		 * instead of waiting up to an interval for the next flush. */
+		for (unsigned i = 0; i < l->ntouched; i++)
+			kcp_sess_ack_batch(l->touched[i]);
+		l->ntouched = 0;
 		kcp_sock_uncork(&l->sock);
 		l->busy--;
 		if (n < KCP_BATCH)

@@ -39,6 +39,7 @@ static const struct opt_row rows[] = {
 	{"idleTimeout", K_INT, OFF(idle_timeout_s), 0, 86400},
 	{"maxSessions", K_INT, OFF(max_sessions), 1, 1000000},
 	{"deadLink", K_INT, OFF(dead_link), 0, 1000000},
+	{"latencyDup", K_INT, OFF(latency_dup), 0, 1024},
 };
 
 /* kcptun's profiles (all with resend 2 and congestion control off). */
@@ -74,6 +75,7 @@ static void defaults(struct kcp_opts *o)
 	o->idle_timeout_s = 0;
 	o->max_sessions = 4096;
 	o->dead_link = 0;
+	o->latency_dup = 4;
 }
 
 static int parse_bool(const char *v, bool *out)

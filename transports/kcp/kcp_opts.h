@@ -30,6 +30,9 @@ struct kcp_opts {
 	int idle_timeout_s;           /* 0 = never */
 	int max_sessions;             /* per listener */
 	int dead_link;                /* transmissions before a stream fails */
+	int latency_dup;              /* send PUSH datagrams twice while at
+					 most this many segments are in
+					 flight (0 = never) */
 };
 
 /** Defaults, then every option applied in order. -EINVAL with err naming

@@ -182,6 +182,7 @@ static void dial_read(evutil_socket_t fd, short what, void *arg)
 		kcp_sess_input(s, buf, (size_t)n);
 		kcp_sess_after_io(s);
 	}
+	kcp_sess_ack_batch(s);
 	if (s->state != KS_DEAD && s->sock)
 		kcp_sock_uncork(s->sock);
 }

@@ -47,18 +47,46 @@ static void emit(struct kcp_sess *s, const uint8_t *buf, size_t len)
 	s->pkts_out++;
 }
 
+/* Interactive traffic (few segments in flight) gains nothing from FEC groups
+ * that fill slowly and waits a whole RTO for a lost segment; sending its
+ * datagrams twice turns p% loss into p^2 for little bandwidth. Bulk
+ * transfers (a full window in flight) are never duplicated. The receiver
+ * drops the copy (same FEC seqid, same KCP sn), so this is wire-neutral. */
+static bool want_dup(struct kcp_sess *s, const uint8_t *kcpb, size_t len)
+{
+	int lim = s->ctx->opts.latency_dup;
+	if (lim <= 0 || kcp_waitsnd(s->kcp) > (uint32_t)lim)
+		return false;
+	while (len >= KCP_OVERHEAD) {
+		struct kcp_hdr h;
+		kcp_hdr_decode(kcpb, len, &h);
+		if (h.cmd == KCP_CMD_PUSH)
+			return true;
+		if (h.len > len - KCP_OVERHEAD)
+			break;
+		kcpb += KCP_OVERHEAD + h.len;
+		len -= KCP_OVERHEAD + h.len;
+	}
+	return false;
+}
+
 /* KCP core output: buf = [crypt header][FEC header][KCP segments]. */
 static void sess_output(uint8_t *buf, size_t len, void *arg)
 {
 	struct kcp_sess *s = arg;
+	bool dup = len > s->hdr && want_dup(s, buf + s->hdr, len - s->hdr);
 	if (!s->fenc) {
 		emit(s, buf, len);
+		if (dup)
+			emit(s, buf, len);
 		return;
 	}
 	int np = fec_encoder_encode(s->fenc, buf, len);
 	if (np < 0)
 		return;
 	emit(s, buf, len);
+	if (dup)
+		emit(s, buf, len);
 	for (int i = 0; i < np; i++) {
 		size_t plen;
 		const uint8_t *p = fec_encoder_parity(s->fenc, i, &plen);
@@ -234,6 +262,14 @@ void kcp_sess_after_io(struct kcp_sess *s)
 		return;
 	check_closing(s, kcp_host->now_ms());
 	arm(s, kcp_interval(s->kcp));
+}
+
+void kcp_sess_ack_batch(struct kcp_sess *s)
+{
+	s->touched = false;
+	if (s->state == KS_DEAD)
+		return;
+	kcp_flush(s->kcp, now32(), true);
 }
 
 static void feed(struct kcp_sess *s, const uint8_t *p, size_t len, bool regular)
