@@ -163,3 +163,15 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- fake transport plugins (tests/unit/test_loader.c) -----------------------
+# One deliberately good or broken plugin per tests/fakeplugins/*.c, built like
+# a real transport into $(BUILD)/fakeplugins/*.so; test_loader finds them next
+# to its own directory ($(BUILD)/tests/../fakeplugins).
+FAKEPLUGIN_SRC := $(wildcard tests/fakeplugins/*.c)
+FAKEPLUGIN_SO := $(patsubst tests/fakeplugins/%.c,$(BUILD)/fakeplugins/%.so,$(FAKEPLUGIN_SRC))
+$(BUILD)/fakeplugins/%.so: $(BUILD)/pobj/tests/fakeplugins/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -shared -Wl,--no-undefined -o $@ $< $(PKG_LIBS_CORE)
+unit: $(FAKEPLUGIN_SO)
+# ---- end of fake transport plugins -------------------------------------------
