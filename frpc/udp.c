@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "crypto.h"
 #include "ctl.h"
 #include "frpc.h"
 #include "log.h"
@@ -211,5 +212,12 @@ void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,
 	}
 	/* Re-point the ctl's callbacks at the udp proxy. */
 	ctl_set_callbacks(work, udp_msg, udp_err, u);
+	if (p->conf->use_encryption) {
+		uint8_t key[CRYPTO_KEY_LEN];
+		const char *tok = c->cfg->auth_token;
+		crypto_frp_key(tok ? tok : "", key);
+		if (ctl_enable_crypto(work, key) < 0)
+			LOG_W("frpc", "[%s] cannot start udp encryption", p->conf->name);
+	}
 	LOG_I("frpc", "[%s] udp work connection established", p->conf->name);
 }

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "relay.h"
 #include "util.h"
+#include "workcrypt.h"
 
 #define LOCAL_DIAL_TIMEOUT_S 10
 #define START_WAIT_TIMEOUT_S 3600
@@ -28,6 +29,7 @@ struct work {
 	struct ctl *ctl;            /* until StartWorkConn */
 	struct chan *ch;            /* after StartWorkConn */
 	struct bufferevent *local;  /* local service connection */
+	struct bufferevent *crypt;  /* useEncryption filter over ch->bev */
 	struct relay *relay;
 	struct frpc_proxy *p;
 };
@@ -35,6 +37,8 @@ struct work {
 static void work_end(struct work *w)
 {
 	relay_free(w->relay);
+	if (w->crypt)
+		bufferevent_free(w->crypt);
 	ctl_free(w->ctl);
 	chan_close(w->ch, XPORT_CLOSE_FLUSH);
 	if (w->local)
@@ -60,7 +64,24 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 		evutil_socket_t fd = bufferevent_getfd(w->local);
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		w->relay = relay_new(w->ch->bev, w->local, 0, relay_done, w);
+		struct bufferevent *wbev = w->ch->bev;
+		bufferevent_enable(wbev, EV_READ);
+		if (w->p->conf->use_encryption) {
+			uint8_t key[CRYPTO_KEY_LEN];
+			const char *tok = w->c->cfg->auth_token;
+			crypto_frp_key(tok ? tok : "", key);
+			if (!(w->crypt = workcrypt_new(wbev, key))) {
+				work_end(w);
+				return;
+			}
+			/* frps's IV and the user's first bytes may already
+			 * be waiting below the new filter. */
+			bufferevent_trigger(wbev, EV_READ,
+					    BEV_TRIG_IGNORE_WATERMARKS |
+						    BEV_TRIG_DEFER_CALLBACKS);
+			wbev = w->crypt;
+		}
+		w->relay = relay_new(wbev, w->local, 0, relay_done, w);
 		if (!w->relay)
 			work_end(w);
 		return;

@@ -227,13 +227,6 @@ void frps_proxy_start_msg(const struct frps_proxy *p, struct msg *m,
 int frps_proxy_bind_addr(const struct frps *s, int port,
 			 struct sockaddr_storage *ss, int *sslen);
 
-/* workcrypt.c */
-/** Wrap a tcp work connection's bufferevent in frp's per-proxy encryption
- *  (AES-128-CFB, our IV sent at once). The returned filter bufferevent
- *  borrows under (freeing it leaves under open). NULL on failure. */
-struct bufferevent *frps_workcrypt_new(struct bufferevent *under,
-				       const uint8_t key[CRYPTO_KEY_LEN]);
-
 /* proxy_tcp.c / proxy_udp.c */
 extern const struct frps_proxy_ops frps_proxy_tcp_ops;
 extern const struct frps_proxy_ops frps_proxy_udp_ops;

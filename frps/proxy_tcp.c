@@ -25,6 +25,7 @@
 #include "chan.h"
 #include "ctl.h"
 #include "frps.h"
+#include "workcrypt.h"
 #include "log.h"
 #include "relay.h"
 #include "stats.h"
@@ -127,7 +128,7 @@ static void got_work(struct frps_waiter *w, struct ctl *work)
 	}
 	struct bufferevent *wbev = uc->work->bev;
 	if (tp->p->use_encryption) {
-		uc->crypt = frps_workcrypt_new(wbev, uc->s->frp_key);
+		uc->crypt = workcrypt_new(wbev, uc->s->frp_key);
 		if (!uc->crypt) {
 			uc_free(uc, true);
 			return;

@@ -19,7 +19,7 @@
 #include <event2/event.h>
 
 #include "crypto.h"
-#include "frps.h"
+#include "workcrypt.h"
 #include "util.h"
 
 #define UNDER_WRITE_HIGH (256 * 1024)
@@ -96,8 +96,8 @@ static void workcrypt_free(void *arg)
 	free(w);
 }
 
-struct bufferevent *frps_workcrypt_new(struct bufferevent *under,
-				       const uint8_t key[CRYPTO_KEY_LEN])
+struct bufferevent *workcrypt_new(struct bufferevent *under,
+				  const uint8_t key[CRYPTO_KEY_LEN])
 {
 	uint8_t iv[CRYPTO_IV_LEN];
 	struct workcrypt *w = calloc(1, sizeof(*w));
