@@ -132,6 +132,9 @@ int main(int argc, char **argv)
 		conf_frpc_free(cfg);
 		return 2;
 	}
+	if (cfg->web.port)
+		LOG_W("frpc", "webServer: the admin API is not part of this build "
+			      "yet; no web port is opened");
 	if (xport_load_default(xdir, xport_host_default()) <= 0) {
 		LOG_E("frpc", "no transport plugins could be loaded");
 		conf_frpc_free(cfg);
