@@ -18,6 +18,7 @@
 #include "log.h"
 #include "relay.h"
 #include "util.h"
+#include "sockbev.h"
 #include "workcrypt.h"
 
 #define LOCAL_DIAL_TIMEOUT_S 10
@@ -121,7 +122,7 @@ static int dial_local(struct work *w)
 					       &sslen) != 0)
 			return -EINVAL;
 	}
-	w->local = bufferevent_socket_new(w->c->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	w->local = sockbev_new(w->c->base, -1);
 	if (!w->local)
 		return -ENOMEM;
 	bufferevent_setcb(w->local, NULL, NULL, local_event, w);

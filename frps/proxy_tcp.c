@@ -25,6 +25,7 @@
 #include "chan.h"
 #include "ctl.h"
 #include "frps.h"
+#include "sockbev.h"
 #include "workcrypt.h"
 #include "log.h"
 #include "relay.h"
@@ -185,7 +186,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		memset(&uc->dst, 0, sizeof(uc->dst));
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	uc->user = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	uc->user = sockbev_new(s->base, fd);
 	uc->timer = evtimer_new(s->base, pending_timeout, uc);
 	if (!uc->user || !uc->timer || evtimer_add(uc->timer, s->user_wait_tv)) {
 		if (uc->user)

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "nettool_probe.h"
+#include "sockbev.h"
 #include "tool_util.h"
 
 #define CHUNK (64 * 1024)
@@ -218,7 +219,7 @@ static void srv_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->s = s;
-	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = sockbev_new(s->base, fd);
 	if (!c->bev) {
 		evutil_closesocket(fd);
 		free(c);
