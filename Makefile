@@ -141,8 +141,11 @@ deps:
 
 # ---- tests ------------------------------------------------------------------
 # `make check` = deps, then the whole suite normally, then under ASan+UBSan.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 check: deps
+	$(MAKE) -j$(JOBS) all unit SAN=0
 	$(MAKE) check-build SAN=0
+	$(MAKE) -j$(JOBS) all unit SAN=1
 	$(MAKE) check-build SAN=1
 
 check-build: all unit
@@ -152,7 +155,7 @@ test: all unit
 	tests/run.sh $(BUILD)
 
 demo: deps
-	$(MAKE) all SAN=0
+	$(MAKE) -j$(JOBS) all SAN=0
 	tests/demo.sh build
 
 format:

@@ -83,6 +83,7 @@ int frpc_new(struct event_base *base, struct frpc_conf *cfg, struct frpc **out,
 	}
 	c->base = base;
 	c->cfg = cfg;
+	TAILQ_INIT(&c->tracked);
 	c->proxies = calloc(cfg->n_proxies ? cfg->n_proxies : 1, sizeof(*c->proxies));
 	c->retry_ev = event_new(base, -1, 0, retry_cb, c);
 	if (!c->proxies || !c->retry_ev) {
@@ -151,6 +152,8 @@ void frpc_free(struct frpc *c)
 		c->link = NULL;
 		frpc_link_close(l);
 	}
+	while (!TAILQ_EMPTY(&c->tracked))
+		TAILQ_FIRST(&c->tracked)->kill(TAILQ_FIRST(&c->tracked));
 	if (c->retry_ev)
 		event_free(c->retry_ev);
 	if (c->proxies)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "conf.h"
 #include "xport.h"
@@ -31,6 +32,14 @@ struct frpc_proxy {
 enum { FRPC_PROXY_NEW = 0, FRPC_PROXY_WAIT_START, FRPC_PROXY_RUNNING,
        FRPC_PROXY_START_ERROR, FRPC_PROXY_CLOSED };
 
+/** Anything that holds a link reference (work connections, udp proxy
+ *  sessions): listed so shutdown can end them all. */
+struct frpc_track {
+	TAILQ_ENTRY(frpc_track) link;
+	void (*kill)(struct frpc_track *t); /**< end it now (frees t) */
+};
+TAILQ_HEAD(frpc_track_list, frpc_track);
+
 struct frpc {
 	struct event_base *base;
 	struct frpc_conf *cfg;            /**< owned */
@@ -45,6 +54,7 @@ struct frpc {
 					       reconnects */
 	struct frpc_proxy *proxies;       /**< cfg->n_proxies entries */
 	uint64_t work_conns;              /**< live work connections */
+	struct frpc_track_list tracked;   /**< see struct frpc_track */
 };
 
 /** Build the client on base with cfg (takes cfg). 0/-errno (err filled). */

@@ -35,6 +35,7 @@ struct udp_peer {
 };
 
 struct udp_proxy {
+	struct frpc_track t; /* first: udp_kill casts back */
 	struct frpc *c;
 	struct frpc_link *l;
 	struct ctl *ctl;
@@ -55,6 +56,7 @@ static void peer_free(struct udp_peer *pe)
 
 static void udp_end(struct udp_proxy *u)
 {
+	TAILQ_REMOVE(&u->c->tracked, &u->t, link);
 	for (size_t i = 0; i < u->npeers; i++)
 		peer_free(u->peers[i]);
 	event_free(u->tick);
@@ -186,6 +188,11 @@ static void udp_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void udp_kill(struct frpc_track *t)
+{
+	udp_end((struct udp_proxy *)t);
+}
+
 void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,
 		    struct ctl *work)
 {
@@ -210,6 +217,8 @@ void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,
 		free(u);
 		return;
 	}
+	u->t.kill = udp_kill;
+	TAILQ_INSERT_TAIL(&c->tracked, &u->t, link);
 	/* Re-point the ctl's callbacks at the udp proxy. */
 	ctl_set_callbacks(work, udp_msg, udp_err, u);
 	if (p->conf->use_encryption) {

@@ -25,6 +25,7 @@
 #define START_WAIT_TIMEOUT_S 3600
 
 struct work {
+	struct frpc_track t; /* first: work_kill casts back */
 	struct frpc *c;
 	struct frpc_link *l;
 	struct ctl *ctl;            /* until StartWorkConn */
@@ -37,6 +38,7 @@ struct work {
 
 static void work_end(struct work *w)
 {
+	TAILQ_REMOVE(&w->c->tracked, &w->t, link);
 	relay_free(w->relay);
 	if (w->crypt)
 		bufferevent_free(w->crypt);
@@ -161,6 +163,7 @@ static void work_msg(struct ctl *ctl, struct msg *m, void *arg)
 		/* The udp proxy keeps the ctl for UDPPacket messages and owns
 		 * the link reference from now on. */
 		w->ctl = NULL;
+		TAILQ_REMOVE(&w->c->tracked, &w->t, link);
 		frpc_udp_start(w->c, w->l, w->p, ctl);
 		w->c->work_conns--;
 		free(w);
@@ -207,11 +210,18 @@ static void opened(struct chan *ch, void *arg)
 		work_end(w);
 }
 
+static void work_kill(struct frpc_track *t)
+{
+	work_end((struct work *)t);
+}
+
 void frpc_work_request(struct frpc *c, struct frpc_link *l)
 {
 	struct work *w = calloc(1, sizeof(*w));
 	if (!w)
 		return;
+	w->t.kill = work_kill;
+	TAILQ_INSERT_TAIL(&c->tracked, &w->t, link);
 	w->c = c;
 	w->l = l;
 	frpc_link_ref(l);
