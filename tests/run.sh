@@ -30,6 +30,13 @@ if [ -x "$BUILD/tests/xport_conformance" ]; then
 	for so in "$BUILD"/transports/*.so; do
 		[ -f "$so" ] || continue
 		run "conformance-$(basename "$so" .so)" "$BUILD/tests/xport_conformance" "$so"
+		# Datagram transports run the same cases once more over a lossy,
+		# reordering, duplicating link (seeded user-space relay).
+		if [ "$("$BUILD/tests/xport_conformance" --caps "$so")" = datagram ]; then
+			run "conformance-$(basename "$so" .so)-lossy" env \
+				XPORT_RELAY="$BUILD/tools/udp_impair --delay-ms 5 --jitter-ms 2 --loss 2 --dup 1 --reorder 1 --seed 5" \
+				"$BUILD/tests/xport_conformance" "$so"
+		fi
 	done
 fi
 for e in tests/e2e/*.sh; do

@@ -2,15 +2,21 @@
  * xport_conformance.c - the transport conformance suite.
  *
  *   xport_conformance path/to/transport.so
+ *   xport_conformance --caps path/to/transport.so   (prints "datagram" or
+ *                                                    "stream")
  *
  * Loads the plugin through the real loader, then runs every case on a
  * fresh event_base and instance (options from $XPORT_OPTS, "k=v,k=v";
- * none by default). Exits non-zero when a case fails.
+ * none by default). With $XPORT_RELAY set to a UDP relay command (e.g.
+ * "udp_impair --delay-ms 5 --loss 2"), every stream is dialed through that
+ * relay, so the same cases run over an impaired link. Exits non-zero when a
+ * case fails.
  */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "xport_harness.h"
@@ -18,10 +24,13 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s transport.so\n", argv[0]);
+	int caps_only = argc == 3 && strcmp(argv[1], "--caps") == 0;
+	if (argc != 2 && !caps_only) {
+		fprintf(stderr, "usage: %s [--caps] transport.so\n", argv[0]);
 		return 2;
 	}
+	if (caps_only)
+		argv++;
 	/* Like frpc/frps: a write to a reset socket is an error to handle,
 	 * not a reason to die (plugins may not touch signal dispositions). */
 	signal(SIGPIPE, SIG_IGN);
@@ -32,6 +41,12 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, "cannot load %s: %s\n", argv[1], err);
 		return 2;
+	}
+	if (caps_only) {
+		printf("%s\n", (xport_at(0)->caps & XPORT_CAP_DATAGRAM_BASED)
+				      ? "datagram"
+				      : "stream");
+		return 0;
 	}
 	char name[64];
 	snprintf(name, sizeof(name), "xport:%s", xport_at(0)->name);

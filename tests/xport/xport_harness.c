@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -284,9 +287,51 @@ void fx_free(struct fx *f)
 	if (f->ctx)
 		f->ops->fini(f->ctx);
 	event_base_free(f->base);
+	if (f->relay_pid > 0) {
+		kill(f->relay_pid, SIGTERM);
+		waitpid(f->relay_pid, NULL, 0);
+	}
 	for (size_t i = 0; i < f->nsides; i++)
 		free(f->sides[i]);
 	free(f);
+}
+
+/* Put $XPORT_RELAY (a UDP relay taking --listen/--to/--port-file, like
+ * tests/tools/udp_impair) in front of port; returns the relay's port. The
+ * relay dies with this process (PR_SET_PDEATHSIG) and by its own timeout. */
+static uint16_t start_relay(struct fx *f, const char *relay, uint16_t port)
+{
+	char pf[] = "/tmp/xport_relay.XXXXXX";
+	int fd = mkstemp(pf);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "exec %s --listen 127.0.0.1:0 --to 127.0.0.1:%u --port-file %s "
+		 "--timeout 300",
+		 relay, port, pf);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	f->relay_pid = pid;
+	uint16_t rport = 0;
+	for (int i = 0; i < 500 && !rport; i++) {
+		FILE *pfh = fopen(pf, "r");
+		unsigned v = 0;
+		if (pfh && fscanf(pfh, "%u", &v) == 1)
+			rport = (uint16_t)v;
+		if (pfh)
+			fclose(pfh);
+		if (!rport)
+			usleep(10000);
+	}
+	unlink(pf);
+	ck_assert_msg(rport != 0, "relay did not start: %s", cmd);
+	return rport;
 }
 
 void fx_listen(struct fx *f)
@@ -297,6 +342,9 @@ void fx_listen(struct fx *f)
 	ck_assert_msg(rc == 0 && f->l, "listen failed: %d %s", rc, err);
 	f->port = f->ops->listener_port(f->l);
 	ck_assert_msg(f->port != 0, "listener_port is 0 after port 0");
+	const char *relay = getenv("XPORT_RELAY");
+	if (relay && *relay && (f->ops->caps & XPORT_CAP_DATAGRAM_BASED))
+		f->port = start_relay(f, relay, f->port);
 }
 
 int fx_dial(struct fx *f, uint16_t port, int timeout_ms)

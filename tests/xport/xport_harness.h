@@ -79,6 +79,7 @@ struct fx {
 	int dial_pending; /* dial started, callback not yet run */
 	struct side *dialed;
 	struct xport_dial *dh;
+	int relay_pid;    /* $XPORT_RELAY process in front of the listener */
 };
 
 /* Fresh event_base + instance (options from $XPORT_OPTS "k=v,k=v"). */
