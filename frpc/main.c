@@ -164,6 +164,10 @@ int main(int argc, char **argv)
 	}
 	event_free(sigterm);
 	event_free(sigint);
+	/* Let deferred frees inside libevent and the plugins run: bufferevent
+	 * pairs freed with callbacks pending only go away from the loop. */
+	for (int i = 0; i < 3; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
 	event_base_free(base);
 	log_close();
 	return status;

@@ -191,7 +191,8 @@ out:
 		event_free(sigterm);
 	/* Let deferred frees inside libevent and the plugins run. */
 	if (base) {
-		event_base_loop(base, EVLOOP_NONBLOCK);
+		for (int i = 0; i < 3; i++)
+			event_base_loop(base, EVLOOP_NONBLOCK);
 		event_base_free(base);
 	}
 	LOG_I("frps", "frps exited");

@@ -304,6 +304,8 @@ int main(int argc, char **argv)
 		event_free(k.in_ev);
 	event_free(k.tick);
 	k.ops->fini(k.ctx);
+	for (int i = 0; i < 3; i++)
+		event_base_loop(k.base, EVLOOP_NONBLOCK);
 	event_base_free(k.base);
 	return k.status;
 }
