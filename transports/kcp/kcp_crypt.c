@@ -2,6 +2,7 @@
  * kcp_crypt.c - kcp-go datagram crypt and our AEAD extension (kcp_crypt.h).
  */
 #include "kcp_crypt.h"
+#include "kcp_aesni.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -336,6 +337,10 @@ static void cfb(struct kcp_crypt *c, uint8_t *buf, size_t len, bool enc)
 	size_t bs = c->block, off, n;
 	uint8_t fb[16], ks[16];
 
+	if (c->desc->algo == ALG_AES && kcp_aesni_usable()) {
+		kcp_aesni_cfb(&c->u.aes, buf, len, kcp_iv, enc);
+		return;
+	}
 	memcpy(fb, kcp_iv, bs);
 	for (off = 0; off < len; off += n) {
 		n = len - off < bs ? len - off : bs;
