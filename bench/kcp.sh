@@ -31,7 +31,7 @@ measure() {
 	R_MBPS=$(echo "$out" | mbps)
 	for p in "$@"; do c1=$(awk -v a="$c1" -v b="$(proc_cpu "$p")" 'BEGIN{print a+b}'); done
 	R_CPUGB=$(awk -v a="$c0" -v b="$c1" -v m="$MIB" 'BEGIN{printf "%.2f", (b-a) * 1024 / m}')
-	out=$("$NT" rtt --port "$pecho" --count 300 --size 64 --interval-ms 10 --timeout 120)
+	out=$("$NT" rtt --port "$pecho" --count 1000 --size 64 --interval-ms 5 --timeout 120)
 	R_P50=$(echo "$out" | field p50_us); R_P99=$(echo "$out" | field p99_us)
 	for p in "$@"; do rss=$((rss + $(proc_hwm "$p"))); done
 	R_RSS=$rss

@@ -95,6 +95,8 @@ struct kcp_sess {
 	bool fin_seen;
 	bool timer_armed;
 	bool touched;                 /* in the listener's ack batch */
+	bool sent_any;                /* max_sn_sent is valid */
+	uint32_t max_sn_sent;         /* highest PUSH sn sent so far */
 	struct kcp *kcp;
 	struct fec_encoder *fenc;
 	struct fec_decoder *fdec;

@@ -40,6 +40,7 @@ static const struct opt_row rows[] = {
 	{"maxSessions", K_INT, OFF(max_sessions), 1, 1000000},
 	{"deadLink", K_INT, OFF(dead_link), 0, 1000000},
 	{"latencyDup", K_INT, OFF(latency_dup), 0, 1024},
+	{"resendDup", K_BOOL, OFF(resend_dup), 0, 0},
 };
 
 /* kcptun's profiles (all with resend 2 and congestion control off). */
@@ -76,6 +77,7 @@ static void defaults(struct kcp_opts *o)
 	o->max_sessions = 4096;
 	o->dead_link = 0;
 	o->latency_dup = 4;
+	o->resend_dup = true;
 }
 
 static int parse_bool(const char *v, bool *out)

@@ -33,6 +33,7 @@ struct kcp_opts {
 	int latency_dup;              /* send PUSH datagrams twice while at
 					 most this many segments are in
 					 flight (0 = never) */
+	bool resend_dup;              /* send retransmissions twice */
 };
 
 /** Defaults, then every option applied in order. -EINVAL with err naming

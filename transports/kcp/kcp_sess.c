@@ -47,27 +47,36 @@ static void emit(struct kcp_sess *s, const uint8_t *buf, size_t len)
 	s->pkts_out++;
 }
 
-/* Interactive traffic (few segments in flight) gains nothing from FEC groups
- * that fill slowly and waits a whole RTO for a lost segment; sending its
- * datagrams twice turns p% loss into p^2 for little bandwidth. Bulk
- * transfers (a full window in flight) are never duplicated. The receiver
- * drops the copy (same FEC seqid, same KCP sn), so this is wire-neutral. */
+/* Send a datagram twice when losing it would stall the stream for an RTO:
+ * - interactive traffic (few segments in flight) gains nothing from FEC
+ *   groups that fill slowly, so p% loss becomes p^2;
+ * - a retransmission (a PUSH below the highest sn already sent) sits at the
+ *   head of the window: losing it again blocks everything behind it.
+ * Fresh bulk data is never duplicated. The receiver drops the copy (same
+ * FEC seqid, same KCP sn), so this is wire-neutral. */
 static bool want_dup(struct kcp_sess *s, const uint8_t *kcpb, size_t len)
 {
 	int lim = s->ctx->opts.latency_dup;
-	if (lim <= 0 || kcp_waitsnd(s->kcp) > (uint32_t)lim)
-		return false;
+	bool interactive = lim > 0 && kcp_waitsnd(s->kcp) <= (uint32_t)lim;
+	bool dup = false;
 	while (len >= KCP_OVERHEAD) {
 		struct kcp_hdr h;
 		kcp_hdr_decode(kcpb, len, &h);
-		if (h.cmd == KCP_CMD_PUSH)
-			return true;
+		if (h.cmd == KCP_CMD_PUSH) {
+			if (s->sent_any && (int32_t)(h.sn - s->max_sn_sent) < 0)
+				dup = dup || s->ctx->opts.resend_dup;
+			else {
+				s->max_sn_sent = h.sn;
+				s->sent_any = true;
+			}
+			dup = dup || interactive;
+		}
 		if (h.len > len - KCP_OVERHEAD)
 			break;
 		kcpb += KCP_OVERHEAD + h.len;
 		len -= KCP_OVERHEAD + h.len;
 	}
-	return false;
+	return dup;
 }
 
 /* KCP core output: buf = [crypt header][FEC header][KCP segments]. */
