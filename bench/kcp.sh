@@ -4,7 +4,8 @@
 # run, with the same cipher (aes), FEC (10/3), mode (fast2) and windows
 # (1024/1024 both ends). For each link: goodput of one bulk download,
 # small-message RTT p50/p99, CPU seconds per GB and peak RSS of the tunnel
-# processes, and the ratios ours/kcptun. Plain TCP is measured on the
+# processes, datagrams the kernel dropped for full socket buffers during the
+# transfer ("rcvbuf", whole host), and the ratios ours/kcptun. Plain TCP is measured on the
 # unimpaired loopback only (this kernel has no netem to impair TCP).
 #   bench/kcp.sh [BUILD] [MiB per transfer]
 source "$(dirname "$0")/../tests/e2e/lib.sh"
@@ -27,8 +28,10 @@ measure() {
 	local name=$1 psrc=$2 pecho=$3; shift 3
 	local c0=0 c1=0 p out rss=0
 	for p in "$@"; do c0=$(awk -v a="$c0" -v b="$(proc_cpu "$p")" 'BEGIN{print a+b}'); done
+	local d0; d0=$(udp_rcvbuf_errors)
 	out=$("$NT" recv --port "$psrc" --bytes "$BYTES" --seed 9 --timeout 300) || { echo "  $name: transfer failed: $out"; R_MBPS=0; }
 	R_MBPS=$(echo "$out" | mbps)
+	R_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
 	for p in "$@"; do c1=$(awk -v a="$c1" -v b="$(proc_cpu "$p")" 'BEGIN{print a+b}'); done
 	R_CPUGB=$(awk -v a="$c0" -v b="$c1" -v m="$MIB" 'BEGIN{printf "%.2f", (b-a) * 1024 / m}')
 	out=$("$NT" rtt --port "$pecho" --count 1000 --size 64 --interval-ms 5 --timeout 120)
@@ -37,7 +40,7 @@ measure() {
 	R_RSS=$rss
 }
 
-printf '%-10s %-8s %10s %10s %10s %10s %9s\n' link tunnel "MB/s" "p50 ms" "p99 ms" "CPU s/GB" "RSS KiB"
+printf '%-10s %-8s %10s %10s %10s %10s %9s %8s\n' link tunnel "MB/s" "p50 ms" "p99 ms" "CPU s/GB" "RSS KiB" "rcvbuf"
 n=0
 for link in "0 0" "25 1" "25 5"; do
 	set -- $link
@@ -59,7 +62,7 @@ for link in "0 0" "25 1" "25 5"; do
 	wait_port "$RS" 30 && wait_port "$RE" 30 || fail "our tunnel did not come up"
 	sleep 0.5
 	measure ours "$RS" "$RE" "$(pid_of frps$n)" "$(pid_of frpc$n)"
-	O=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS")
+	O=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS" "$R_DROPS")
 	stop frpc$n; stop frps$n; stop imp_a$n
 	# ---- kcptun
 	KP=$(free_port --udp); LP=$(free_port --udp); CS=$(free_port); CE=$(free_port)
@@ -76,12 +79,12 @@ for link in "0 0" "25 1" "25 5"; do
 	wait_port "$CS" 10 && wait_port "$CE" 10 || fail "kcptun did not come up"
 	sleep 0.5
 	measure kcptun "$CS" "$CE" "$(pid_of kts$n)" "$(pid_of ktc$n)"
-	K=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS")
+	K=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS" "$R_DROPS")
 	stop ktc$n; stop kts$n; stop ktc2$n; stop kts2$n; stop imp_b$n; stop imp_c$n
 	for who in ours kcptun; do
 		if [ $who = ours ]; then v=("${O[@]}"); else v=("${K[@]}"); fi
-		printf '%-10s %-8s %10s %10.2f %10.2f %10s %9s\n' "$name" "$who" "${v[0]}" \
-			"$(awk -v x="${v[1]}" 'BEGIN{print x/1000}')" "$(awk -v x="${v[2]}" 'BEGIN{print x/1000}')" "${v[3]}" "${v[4]}"
+		printf '%-10s %-8s %10s %10.2f %10.2f %10s %9s %8s\n' "$name" "$who" "${v[0]}" \
+			"$(awk -v x="${v[1]}" 'BEGIN{print x/1000}')" "$(awk -v x="${v[2]}" 'BEGIN{print x/1000}')" "${v[3]}" "${v[4]}" "${v[5]}"
 	done
 	printf '%-10s %-8s %10s %10s %10s %10s\n' "$name" "ratio" "$(ratio "${O[0]}" "${K[0]}")x" \
 		"$(ratio "${O[1]}" "${K[1]}")x" "$(ratio "${O[2]}" "${K[2]}")x" "$(ratio "${O[3]}" "${K[3]}")x"

@@ -6,3 +6,7 @@ proc_cpu() {
 proc_hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 proc_rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# udp_rcvbuf_errors: datagrams the kernel dropped for full socket buffers so far
+udp_rcvbuf_errors() {
+	awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp
+}

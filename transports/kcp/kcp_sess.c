@@ -157,8 +157,12 @@ static bool drain_recv(struct kcp_sess *s)
 	return moved;
 }
 
-/* Feed the host's bytes into KCP while the send window has room. */
-static bool pump_send(struct kcp_sess *s)
+/* Feed the host's bytes into KCP while the send window has room. In bulk
+ * (more than latencyDup segments in flight) only whole segments are cut,
+ * unless force: a half-empty segment would take a window slot of a full
+ * one, and the window is what bounds goodput on a long link. The tail goes
+ * out with the next bytes or at the next timer tick (force). */
+static bool pump_send(struct kcp_sess *s, bool force)
 {
 	struct evbuffer *in = bufferevent_get_input(s->mine);
 	uint32_t wnd = kcp_snd_wnd(s->kcp);
@@ -173,6 +177,12 @@ static bool pump_send(struct kcp_sess *s)
 		if (waiting >= limit)
 			break;
 		size_t room = (size_t)(limit - waiting) * mss;
+		size_t avail = evbuffer_get_length(in);
+		if (!force && waiting > (uint32_t)s->ctx->opts.latency_dup &&
+		    avail < room)
+			room = avail - avail % mss;
+		if (room == 0)
+			break;
 		struct evbuffer_iovec v[8];
 		int nv = evbuffer_peek(in, (ssize_t)room, NULL, v, 8);
 		size_t took = 0;
@@ -191,7 +201,7 @@ static bool pump_send(struct kcp_sess *s)
 		sent = true;
 	}
 	/* Window full: stop pulling from the pair until ACKs free room. */
-	if (evbuffer_get_length(in) > 0 || kcp_waitsnd(s->kcp) >= limit)
+	if (evbuffer_get_length(in) >= mss || kcp_waitsnd(s->kcp) >= limit)
 		bufferevent_disable(s->mine, EV_READ);
 	else
 		bufferevent_enable(s->mine, EV_READ);
@@ -261,7 +271,7 @@ void kcp_sess_after_io(struct kcp_sess *s)
 		return;
 	if (drain_recv(s))
 		arm(s, 0 + kcp_interval(s->kcp));
-	pump_send(s);
+	pump_send(s, s->state == KS_CLOSING);
 	if (s->fin_seen && kcp_peeksize(s->kcp) < 0 &&
 	    evbuffer_get_length(bufferevent_get_output(s->mine)) == 0)
 		kcp_sess_eof(s);
@@ -273,12 +283,16 @@ void kcp_sess_after_io(struct kcp_sess *s)
 	arm(s, kcp_interval(s->kcp));
 }
 
+/* End of a receive batch: send its ACKs at once, and when we are sending,
+ * run a full flush so a segment that this batch's ACKs marked for fast
+ * retransmit goes out now (KCP flushes from input only when una moved, so
+ * a hole at una would otherwise wait for the next tick). */
 void kcp_sess_ack_batch(struct kcp_sess *s)
 {
 	s->touched = false;
 	if (s->state == KS_DEAD)
 		return;
-	kcp_flush(s->kcp, now32(), true);
+	kcp_flush(s->kcp, now32(), kcp_waitsnd(s->kcp) == 0);
 }
 
 static void feed(struct kcp_sess *s, const uint8_t *p, size_t len, bool regular)
@@ -364,10 +378,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			s->next_probe_ms = now + PROBE_EVERY_MS;
 		}
 	}
+	pump_send(s, true);
 	uint32_t next = kcp_flush(s->kcp, (uint32_t)now, false);
 	if (kcp_dead(s->kcp) && s->state == KS_OPEN)
 		kcp_sess_eof(s);
-	pump_send(s);
 	drain_recv(s);
 	check_closing(s, now);
 	if (s->sock)
@@ -377,7 +391,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct kcp_info in;
 	kcp_get_info(s->kcp, &in);
 	bool idle = in.nsnd_buf == 0 && in.nsnd_que == 0 && in.nacks == 0 &&
-		    in.probe_wait == 0 && s->state == KS_OPEN;
+		    in.probe_wait == 0 && s->state == KS_OPEN &&
+		    evbuffer_get_length(bufferevent_get_input(s->mine)) == 0;
 	/* Fully quiet sessions sleep: input or a host write re-arms them, so
 	 * thousands of idle sessions cost no wake-ups. */
 	if (!idle)
@@ -390,7 +405,7 @@ static void mine_read(struct bufferevent *bev, void *arg)
 	struct kcp_sess *s = arg;
 	if (s->state == KS_DEAD)
 		return;
-	pump_send(s);
+	pump_send(s, false);
 	check_closing(s, kcp_host->now_ms());
 	if (s->state == KS_DEAD)
 		return;
