@@ -37,4 +37,15 @@ wait_log frpc "\[down\] connect to local service" 5 || fail "frpc did not log th
 log "closed after ${ms} ms"
 "$NT" send --host 127.0.0.1 --port "$RP1" --bytes 1000000 --seed 4 --timeout 10 >/dev/null ||
 	fail "the good proxy must still work"
+
+log "command-line flags override the file (--server-port, --token)"
+RP3=$(free_port)
+printf 'serverAddr: 127.0.0.1\nserverPort: 1\nauth: {token: nope}\nloginFailExit: true\nproxies:\n  - {name: flagged, type: tcp, localPort: %s, remotePort: %s}\n' \
+	"$EP" "$RP1" >"$T/flags.yaml"
+stop frpc
+start frpc_flags "$FRPC" -c "$T/flags.yaml" --server-port "$SP" --token e2e-secret \
+	--protocol tcp --log-level debug --transports-dir "$XDIR"
+wait_log frpc_flags "\[flagged\] start proxy success" 10 || fail "flags did not override the file"
+"$NT" send --host 127.0.0.1 --port "$RP1" --bytes 100000 --seed 5 --timeout 10 >/dev/null ||
+	fail "proxy configured through flags does not work"
 log "ok"
