@@ -7,7 +7,7 @@
 # processes, datagrams the kernel dropped for full socket buffers during the
 # transfer ("rcvbuf", whole host), and the ratios ours/kcptun. Plain TCP is measured on the
 # unimpaired loopback only (this kernel has no netem to impair TCP).
-#   bench/kcp.sh [BUILD] [MiB per transfer]
+#   bench/kcp.sh [BUILD] [MiB per transfer]   (LINKS="25:1 25:5" picks links)
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 source "$ROOT/bench/lib.sh"
 MIB=${2:-32}
@@ -42,9 +42,9 @@ measure() {
 
 printf '%-10s %-8s %10s %10s %10s %10s %9s %8s\n' link tunnel "MB/s" "p50 ms" "p99 ms" "CPU s/GB" "RSS KiB" "rcvbuf"
 n=0
-for link in "0 0" "25 1" "25 5"; do
-	set -- $link
-	d=$1 loss=$2
+# LINKS: one-way delay ms:loss % per link, e.g. LINKS="25:0 25:5"
+for link in ${LINKS:-0:0 25:1 25:5}; do
+	d=${link%:*} loss=${link#*:}
 	n=$((n + 1))
 	name="$((2 * d))ms/${loss}%"
 	# ---- ours
@@ -52,10 +52,10 @@ for link in "0 0" "25 1" "25 5"; do
 	RS=$(free_port); RE=$(free_port)
 	start imp_a$n "$BUILD/tools/udp_impair" --listen "127.0.0.1:$LP" --to "127.0.0.1:$KP" \
 		--delay-ms "$d" --loss "$loss" --seed 42 --queue-bytes 67108864 --timeout 0
-	printf 'bindAddr: 127.0.0.1\nbindPort: %s\nkcpBindPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {kcp: %s}\n' \
-		"$SP" "$KP" "$KOPT" >"$T/frps$n.yaml"
-	printf 'serverAddr: 127.0.0.1\nserverPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {protocol: kcp, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: %s, remotePort: %s}\n  - {name: e, type: tcp, localPort: %s, remotePort: %s}\n' \
-		"$LP" "$KOPT" "$SRC" "$RS" "$ECHO" "$RE" >"$T/frpc$n.yaml"
+	printf 'bindAddr: 127.0.0.1\nbindPort: %s\nkcpBindPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {tcpMux: %s, kcp: %s}\n' \
+		"$SP" "$KP" "${TCPMUX:-true}" "$KOPT" >"$T/frps$n.yaml"
+	printf 'serverAddr: 127.0.0.1\nserverPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {protocol: kcp, tcpMux: %s, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: %s, remotePort: %s}\n  - {name: e, type: tcp, localPort: %s, remotePort: %s}\n' \
+		"$LP" "${TCPMUX:-true}" "$KOPT" "$SRC" "$RS" "$ECHO" "$RE" >"$T/frpc$n.yaml"
 	start frps$n "$FRPS" -c "$T/frps$n.yaml" --transports-dir "$XDIR"
 	wait_port "$SP"
 	start frpc$n "$FRPC" -c "$T/frpc$n.yaml" --transports-dir "$XDIR"
