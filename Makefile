@@ -62,6 +62,7 @@ XPORT_LIBS_A := $(foreach t,$(TRANSPORTS),$(BUILD)/libxport_$(t).a)
 ALL_XPORT_EXTRA := $(foreach t,$(TRANSPORTS),$(XPORT_LIBS_$(t)))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_BINS := $(foreach f,$(TOOL_SRC),$(BUILD)/tools/$(basename $(notdir $(f))))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 XPORT_TEST_BIN := $(if $(XPORT_TEST_SRC),$(BUILD)/tests/xport_conformance)
 KCPCAT_SRC := $(wildcard kcpcat/*.c)
 PROGRAMS := $(if $(FRPS_SRC),$(BUILD)/frps) $(if $(FRPC_SRC),$(BUILD)/frpc) \
@@ -75,7 +76,7 @@ all: programs plugins tools
 programs: $(PROGRAMS)
 plugins: $(SO_FILES)
 tools: $(TOOL_BINS)
-unit: $(UNIT_BINS) $(XPORT_TEST_BIN) $(INTEROP_BIN)
+unit: $(UNIT_BINS) $(XPORT_TEST_BIN) $(INTEROP_BIN) $(FUZZ_BINS)
 
 # ---- objects -------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c
@@ -129,6 +130,11 @@ $(BUILD)/tests/xport_conformance: $(call obj,$(XPORT_TEST_SRC)) $(COMMON_LIB)
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(COMMON_LIB) $(XPORT_LIBS_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $< -Wl,--start-group $(COMMON_LIB) \
+		$(XPORT_LIBS_A) -Wl,--end-group $(CORE_LIBS) $(ALL_XPORT_EXTRA) -lpthread
+# Fuzz targets as plain programs (bounded seeded runs; -DFUZZING for libFuzzer).
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(COMMON_LIB) $(XPORT_LIBS_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(COMMON_LIB) \
 		$(XPORT_LIBS_A) -Wl,--end-group $(CORE_LIBS) $(ALL_XPORT_EXTRA) -lpthread
 $(BUILD)/tools/%: $(BUILD)/obj/bench/%.o $(COMMON_LIB) $(XPORT_LIBS_A)
 	@mkdir -p $(dir $@)

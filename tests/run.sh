@@ -26,6 +26,10 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "$(basename "$t")" "$t"
 done
+for f in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	run "$(basename "$f")" "$f"
+done
 if [ -x "$BUILD/tests/xport_conformance" ]; then
 	for so in "$BUILD"/transports/*.so; do
 		[ -f "$so" ] || continue

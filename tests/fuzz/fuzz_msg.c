@@ -1,7 +1,8 @@
 /*
  * fuzz_msg.c - fuzz target for the frp v1 message codec (common/msg.c).
  *
- * Not built by the Makefile. Two ways to build it:
+ * Built by the Makefile as $(BUILD)/fuzz/fuzz_msg and run by tests/run.sh.
+ * Two ways to build it by hand:
  *
  *  plain program (bounded seeded mutation run, or replay files):
  *    make BUILD=/tmp/b /tmp/b/libcommon.a

@@ -1,0 +1,128 @@
+/*
+ * fuzz_conf.c - fuzz target for the YAML configuration loader (libyaml
+ * events -> schema table -> frpc/frps structs).
+ *
+ * Built by the Makefile as $(BUILD)/fuzz/fuzz_conf and run by tests/run.sh
+ * for a bounded number of seeded mutations of the example files in conf/
+ * (FUZZ_ITERS, FUZZ_SEED); with file arguments it replays them. For
+ * libFuzzer: clang -DFUZZING -fsanitize=fuzzer,address ... (see fuzz_msg.c).
+ *
+ * Property: every input either loads (and frees cleanly) or fails with one
+ * non-empty error line and leaves *out untouched.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "fuzz_conf: check failed: %s\n", #c); \
+			abort();                                              \
+		}                                                             \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static long n_loaded; /* inputs at least one loader accepted */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	int fd = memfd_create("fuzz.yaml", 0);
+	if (fd == -1)
+		return 0;
+	if (size && write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		return 0;
+	}
+	char path[64], err[512];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	struct frpc_conf *c = (void *)1;
+	err[0] = '\0';
+	if (conf_frpc_load(path, &c, err, sizeof(err)) == 0) {
+		conf_frpc_free(c);
+		n_loaded++;
+	}
+	else
+		CHECK(c == (void *)1 && err[0] && !strchr(err, '\n'));
+	struct frps_conf *s = (void *)1;
+	err[0] = '\0';
+	if (conf_frps_load(path, &s, err, sizeof(err)) == 0)
+		conf_frps_free(s);
+	else
+		CHECK(s == (void *)1 && err[0] && !strchr(err, '\n'));
+	close(fd);
+	return 0;
+}
+
+#ifndef FUZZING
+static uint64_t rng;
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+static size_t slurp(const char *path, uint8_t *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t buf[1 << 16];
+	if (argc > 1) {
+		for (int i = 1; i < argc; i++)
+			LLVMFuzzerTestOneInput(buf, slurp(argv[i], buf, sizeof(buf)));
+		return 0;
+	}
+	static const char *seeds[] = {"conf/frpc.yaml", "conf/frps.yaml",
+				      "conf/frpc_full.yaml", "conf/frps_full.yaml"};
+	static const char *tokens[] = {":", "-", "{", "}", "[", "]", "\n", " ",
+				       "#", "'", "\"", "*a", "&a", "!!int", "0x1",
+				       "70000", "-1", "true", "proxies:", "~"};
+	rng = getenv("FUZZ_SEED") ? strtoull(getenv("FUZZ_SEED"), NULL, 10) : 1;
+	if (!rng)
+		rng = 1;
+	long iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 20000;
+	for (long it = 0; it < iters; it++) {
+		size_t n = slurp(seeds[it % 4], buf, sizeof(buf) / 2);
+		int edits = 1 + (int)(rnd() % 8);
+		for (int e = 0; e < edits && n > 0; e++) {
+			size_t at = rnd() % n;
+			switch (rnd() % 3) {
+			case 0: /* flip a byte */
+				buf[at] = (uint8_t)rnd();
+				break;
+			case 1: /* cut */
+				n = at;
+				break;
+			default: { /* insert a YAML-ish token */
+				const char *t = tokens[rnd() % 20];
+				size_t tl = strlen(t);
+				if (n + tl < sizeof(buf)) {
+					memmove(buf + at + tl, buf + at, n - at);
+					memcpy(buf + at, t, tl);
+					n += tl;
+				}
+			}
+			}
+		}
+		LLVMFuzzerTestOneInput(buf, n);
+	}
+	printf("fuzz_conf: %ld inputs ok, %ld loaded as frpc config\n", iters,
+	       n_loaded);
+	return 0;
+}
+#endif
