@@ -10,7 +10,7 @@
 #   bench/kcp.sh [BUILD] [MiB per transfer]   (LINKS="25:1 25:5" picks links)
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 source "$ROOT/bench/lib.sh"
-MIB=${2:-32}
+MIB=${2:-64}
 BYTES=$((MIB << 20))
 command -v kcptun-client >/dev/null || fail "kcptun not installed (apt-get install kcptun)"
 SRC=$(free_port); ECHO=$(free_port)
