@@ -24,4 +24,13 @@ expect_err "$FRPC" "$T/missing.yaml" "missing.yaml.*No such file"
 out=$("$FRPS" verify -c conf/frps.yaml 2>&1) || fail "verify frps.yaml: $out"
 out=$("$FRPC" verify -c conf/frpc_full.yaml 2>&1) || fail "verify frpc_full.yaml: $out"
 "$FRPC" verify -c "$T/a.yaml" >/dev/null 2>&1; [ $? = 2 ] || fail "verify of a bad file must exit 2"
+
+# log.to: log lines go to the file, not the console; --log-level overrides.
+P=$(free_port)
+printf 'bindAddr: 127.0.0.1\nbindPort: %s\nlog: {to: "%s", level: warn}\n' "$P" "$T/frps-file.log" >"$T/logto.yaml"
+start frps_logto "$FRPS" -c "$T/logto.yaml" --log-level debug --transports-dir "$XDIR"
+wait_port "$P" || fail "frps with log.to did not start"
+stop frps_logto
+grep -q "\[D\]" "$T/frps-file.log" || fail "--log-level debug lines missing from the log.to file"
+grep -q "\[D\]\|\[I\]" "$T/frps_logto.log" && fail "log lines went to the console despite log.to"
 log "ok"
