@@ -269,8 +269,7 @@ void kcp_sess_after_io(struct kcp_sess *s)
 {
 	if (s->state == KS_DEAD)
 		return;
-	if (drain_recv(s))
-		arm(s, 0 + kcp_interval(s->kcp));
+	drain_recv(s); /* the timer is armed once, at the end */
 	pump_send(s, s->state == KS_CLOSING);
 	if (s->fin_seen && kcp_peeksize(s->kcp) < 0 &&
 	    evbuffer_get_length(bufferevent_get_output(s->mine)) == 0)
