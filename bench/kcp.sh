@@ -2,45 +2,59 @@
 # Our KCP tunnel (frps+frpc over kcp.so) vs kcptun (Debian's kcptun-client/
 # -server, kcp-go 5.6.1) through the same seeded impairment relay, in one
 # run, with the same cipher (aes), FEC (10/3), mode (fast2) and windows
-# (1024/1024 both ends). For each link: goodput of one bulk download,
-# small-message RTT p50/p99, CPU seconds per GB and peak RSS of the tunnel
-# processes, datagrams the kernel dropped for full socket buffers during the
-# transfer ("rcvbuf", whole host), and the ratios ours/kcptun. Plain TCP is measured on the
-# unimpaired loopback only (this kernel has no netem to impair TCP).
-#   bench/kcp.sh [BUILD] [MiB per transfer]   (LINKS="25:1 25:5" picks links)
+# (WND/WND both ends, 1024 by default). For each link: goodput of a bulk
+# download (median of REPS transfers, 3 by default, each listed), its share
+# of the window bound, small-message RTT p50/p99, CPU seconds per GB and peak
+# RSS of the tunnel processes, datagrams the kernel dropped for full socket
+# buffers during the transfers ("rcvbuf", whole host), and the ratios
+# ours/kcptun. Plain TCP is measured on the unimpaired loopback only (this
+# kernel has no netem to impair TCP).
+#   bench/kcp.sh [BUILD] [MiB per transfer]
+#   env: LINKS="25:1 25:5" (one-way delay ms:loss %), REPS=3, WND=1024
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 source "$ROOT/bench/lib.sh"
 MIB=${2:-64}
+REPS=${REPS:-3}
 BYTES=$((MIB << 20))
 command -v kcptun-client >/dev/null || fail "kcptun not installed (apt-get install kcptun)"
 SRC=$(free_port); ECHO=$(free_port)
 start src "$NT" source-server --bind 127.0.0.1 --port "$SRC" --bytes "$BYTES" --seed 9
 start echo "$NT" echo-server --bind 127.0.0.1 --port "$ECHO"
 wait_port "$SRC"; wait_port "$ECHO"
-KOPT="{crypt: aes, key: bench, mode: fast2, sndWnd: 1024, rcvWnd: 1024, dataShards: 10, parityShards: 3, writeDelay: false}"
-KT=(--crypt aes --key bench --mode fast2 --sndwnd 1024 --rcvwnd 1024 --datashard 10 --parityshard 3 --mtu 1350 --nocomp --quiet)
+KOPT="{crypt: aes, key: bench, mode: fast2, sndWnd: ${WND:-1024}, rcvWnd: ${WND:-1024}, dataShards: 10, parityShards: 3, writeDelay: false}"
+KT=(--crypt aes --key bench --mode fast2 --sndwnd ${WND:-1024} --rcvwnd ${WND:-1024} --datashard 10 --parityshard 3 --mtu 1350 --nocomp --quiet)
 
 mbps() { sed -n 's/.*MBps=\([0-9.]*\).*/\1/p'; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
-# measure NAME PORT_SRC PORT_ECHO PIDS... -> sets R_MBPS R_P50 R_P99 R_CPUGB R_RSS
+# measure NAME PORT_SRC PORT_ECHO PIDS... -> sets R_MBPS (median of REPS
+# transfers) R_ALL R_P50 R_P99 R_CPUGB (over all transfers) R_RSS R_DROPS
 measure() {
 	local name=$1 psrc=$2 pecho=$3; shift 3
-	local c0=0 c1=0 p out rss=0
+	local c0=0 c1=0 p out rss=0 r all=""
 	for p in "$@"; do c0=$(awk -v a="$c0" -v b="$(proc_cpu "$p")" 'BEGIN{print a+b}'); done
 	local d0; d0=$(udp_rcvbuf_errors)
-	out=$("$NT" recv --port "$psrc" --bytes "$BYTES" --seed 9 --timeout 300) || { echo "  $name: transfer failed: $out"; R_MBPS=0; }
-	R_MBPS=$(echo "$out" | mbps)
+	for r in $(seq "$REPS"); do
+		out=$("$NT" recv --port "$psrc" --bytes "$BYTES" --seed 9 --timeout 300) ||
+			{ echo "  $name: transfer failed: $out"; out="MBps=0"; }
+		all="$all $(echo "$out" | mbps)"
+	done
+	R_ALL=${all# }
+	R_MBPS=$(echo "$all" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
 	R_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
 	for p in "$@"; do c1=$(awk -v a="$c1" -v b="$(proc_cpu "$p")" 'BEGIN{print a+b}'); done
-	R_CPUGB=$(awk -v a="$c0" -v b="$c1" -v m="$MIB" 'BEGIN{printf "%.2f", (b-a) * 1024 / m}')
+	R_CPUGB=$(awk -v a="$c0" -v b="$c1" -v m="$((MIB * REPS))" 'BEGIN{printf "%.2f", (b-a) * 1024 / m}')
 	out=$("$NT" rtt --port "$pecho" --count 1000 --size 64 --interval-ms 5 --timeout 120)
 	R_P50=$(echo "$out" | field p50_us); R_P99=$(echo "$out" | field p99_us)
 	for p in "$@"; do rss=$((rss + $(proc_hwm "$p"))); done
 	R_RSS=$rss
 }
 
-printf '%-10s %-8s %10s %10s %10s %10s %9s %8s\n' link tunnel "MB/s" "p50 ms" "p99 ms" "CPU s/GB" "RSS KiB" "rcvbuf"
+printf '%-10s %-8s %10s %7s %10s %10s %10s %9s %8s  %s\n' link tunnel "MB/s" "bound" "p50 ms" "p99 ms" "CPU s/GB" "RSS KiB" "rcvbuf" "each transfer"
+# With equal windows both tunnels are window-bound on a long link: at most
+# sndWnd segments of mss bytes per RTT (mss = mtu 1350 - 20 crypt - 8 FEC -
+# 24 KCP = 1298). "bound" is the share of that reached.
+bound() { awk -v m="$1" -v d="$2" -v w="${WND:-1024}" 'BEGIN { if (d > 0) printf "%.0f%%", 100 * m / (w * 1298 / (2 * d / 1000) / 1e6); else print "-" }'; }
 n=0
 # LINKS: one-way delay ms:loss % per link, e.g. LINKS="25:0 25:5"
 for link in ${LINKS:-0:0 25:1 25:5}; do
@@ -62,7 +76,7 @@ for link in ${LINKS:-0:0 25:1 25:5}; do
 	wait_port "$RS" 30 && wait_port "$RE" 30 || fail "our tunnel did not come up"
 	sleep 0.5
 	measure ours "$RS" "$RE" "$(pid_of frps$n)" "$(pid_of frpc$n)"
-	O=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS" "$R_DROPS")
+	O=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS" "$R_DROPS" "$R_ALL")
 	stop frpc$n; stop frps$n; stop imp_a$n
 	# ---- kcptun
 	KP=$(free_port --udp); LP=$(free_port --udp); CS=$(free_port); CE=$(free_port)
@@ -79,14 +93,14 @@ for link in ${LINKS:-0:0 25:1 25:5}; do
 	wait_port "$CS" 10 && wait_port "$CE" 10 || fail "kcptun did not come up"
 	sleep 0.5
 	measure kcptun "$CS" "$CE" "$(pid_of kts$n)" "$(pid_of ktc$n)"
-	K=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS" "$R_DROPS")
+	K=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS" "$R_DROPS" "$R_ALL")
 	stop ktc$n; stop kts$n; stop ktc2$n; stop kts2$n; stop imp_b$n; stop imp_c$n
 	for who in ours kcptun; do
 		if [ $who = ours ]; then v=("${O[@]}"); else v=("${K[@]}"); fi
-		printf '%-10s %-8s %10s %10.2f %10.2f %10s %9s %8s\n' "$name" "$who" "${v[0]}" \
-			"$(awk -v x="${v[1]}" 'BEGIN{print x/1000}')" "$(awk -v x="${v[2]}" 'BEGIN{print x/1000}')" "${v[3]}" "${v[4]}" "${v[5]}"
+		printf '%-10s %-8s %10s %7s %10.2f %10.2f %10s %9s %8s  %s\n' "$name" "$who" "${v[0]}" "$(bound "${v[0]}" "$d")" \
+			"$(awk -v x="${v[1]}" 'BEGIN{print x/1000}')" "$(awk -v x="${v[2]}" 'BEGIN{print x/1000}')" "${v[3]}" "${v[4]}" "${v[5]}" "${v[6]}"
 	done
-	printf '%-10s %-8s %10s %10s %10s %10s\n' "$name" "ratio" "$(ratio "${O[0]}" "${K[0]}")x" \
+	printf '%-10s %-8s %10s %7s %10s %10s %10s\n' "$name" "ratio" "$(ratio "${O[0]}" "${K[0]}")x" "" \
 		"$(ratio "${O[1]}" "${K[1]}")x" "$(ratio "${O[2]}" "${K[2]}")x" "$(ratio "${O[3]}" "${K[3]}")x"
 done
 out=$("$NT" recv --port "$SRC" --bytes "$BYTES" --seed 9)

@@ -195,8 +195,22 @@ static void encoder_layout(size_t hdr)
 		ck_assert_uint_eq(dg[i][len], 0xEE);
 		if (2 + kcp_len[i] > maxl)
 			maxl = 2 + kcp_len[i];
-		if (i < DS - 1)
+		if (i < DS - 1) {
+			const uint8_t *sh;
+			size_t sl;
+
 			ck_assert_ptr_null(fec_encoder_parity(e, 0, &plen));
+			/* the open group, shard by shard, as encoded */
+			ck_assert_int_eq(fec_encoder_pending(e), i + 1);
+			sh = fec_encoder_shard(e, i, &sl);
+			ck_assert_ptr_nonnull(sh);
+			ck_assert_uint_eq(sl, 2 + kcp_len[i]);
+			ck_assert_mem_eq(sh, dg[i] + hdr + 6, sl);
+			ck_assert_ptr_null(fec_encoder_shard(e, i + 1, &sl));
+			ck_assert_ptr_null(fec_encoder_shard(e, -1, &sl));
+		} else {
+			ck_assert_int_eq(fec_encoder_pending(e), 0);
+		}
 	}
 	/* expected parity over zero-padded (size || KCP) shards */
 	for (i = 0; i < DS; i++) {

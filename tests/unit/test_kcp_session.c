@@ -313,6 +313,177 @@ START_TEST(session_cap_and_dead_port)
 }
 END_TEST
 
+/* ---- wire-neutral redundancy, seen from a raw UDP peer ----------------- */
+
+struct peer {
+	int fd;
+	uint32_t conv;
+};
+
+static void peer_up(struct peer *p, uint32_t conv)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(p->fd, 0);
+	ck_assert_int_eq(bind(p->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	p->conv = conv;
+}
+
+/* A bare KCP PUSH (no FEC header: the listener takes raw KCP too). */
+static void peer_push(struct peer *p, uint16_t port, uint32_t sn, uint32_t una,
+		      uint16_t wnd)
+{
+	uint8_t seg[25] = {0};
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	put32(seg, p->conv);
+	seg[4] = 81; /* PUSH */
+	seg[6] = (uint8_t)wnd;
+	seg[7] = (uint8_t)(wnd >> 8);
+	put32(seg + 12, sn);
+	put32(seg + 16, una);
+	put32(seg + 20, 1);
+	seg[24] = (uint8_t)('a' + sn % 26);
+	ck_assert_int_eq(sendto(p->fd, seg, sizeof(seg), 0, (struct sockaddr *)&a,
+				sizeof(a)),
+			 (ssize_t)sizeof(seg));
+}
+
+/* Everything the session sent us so far, datagram by datagram. */
+static int peer_drain(struct peer *p, uint8_t (*dg)[1600], size_t *len, int max)
+{
+	int n = 0;
+	for (;;) {
+		uint8_t tmp[1600];
+		ssize_t r = recv(p->fd, tmp, sizeof(tmp), 0);
+		if (r < 0)
+			break;
+		if (n < max) {
+			memcpy(dg[n], tmp, (size_t)r);
+			len[n] = (size_t)r;
+		}
+		n++;
+	}
+	return n;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+enum { MAXDG = 512 };
+static uint8_t dgs[MAXDG][1600];
+static size_t dlen[MAXDG];
+
+/* Bulk data stops (the peer's window is full and it acknowledges nothing):
+ * the FEC group left open by the last datagrams is completed with copies of
+ * its own shards within a few ms, and its parity follows, long before any
+ * RTO. Without that guard a loss among those datagrams waits for an RTO. */
+START_TEST(open_fec_group_completed_when_bulk_stalls)
+{
+	struct env e;
+	const struct xport_option o[] = {{"dataShards", "10"}, {"parityShards", "3"},
+					 {"mode", "fast2"}};
+	env_up(&e, o, 3);
+	struct peer p;
+	peer_up(&p, 0x51e55);
+	peer_push(&p, e.port, 0, 0, 32); /* window 32: 32 segments, then stall */
+	for (int i = 0; i < 50 && !e.accepted; i++)
+		run_for(&e, 5);
+	ck_assert_ptr_nonnull(e.accepted);
+	struct bufferevent *sb = e.ops->stream_bev(e.accepted);
+	bufferevent_enable(sb, EV_READ | EV_WRITE);
+	run_for(&e, 30);
+	int before = peer_drain(&p, dgs, dlen, MAXDG); /* ACK of our PUSH */
+	static uint8_t bulk[64 << 10];
+	for (size_t i = 0; i < sizeof(bulk); i++)
+		bulk[i] = (uint8_t)(i * 7);
+	bufferevent_write(sb, bulk, sizeof(bulk));
+	run_for(&e, 40); /* well under the first RTO (200 ms) */
+	int n = peer_drain(&p, dgs, dlen, MAXDG);
+	ck_assert_int_le(n, MAXDG);
+	int data = 0, parity = 0, copies = 0, pushes = 0;
+	for (int i = 0; i < n; i++) {
+		ck_assert_uint_ge(dlen[i], 8);
+		unsigned type = dgs[i][4] | dgs[i][5] << 8;
+		if (type == FEC_TYPE_PARITY) {
+			parity++;
+			continue;
+		}
+		ck_assert_uint_eq(type, FEC_TYPE_DATA);
+		data++;
+		pushes += dlen[i] >= 8 + 24 && dgs[i][8 + 4] == 81;
+		for (int j = 0; j < i; j++)
+			if (dlen[j] == dlen[i] &&
+			    memcmp(dgs[j] + 6, dgs[i] + 6, dlen[i] - 6) == 0) {
+				copies++;
+				break;
+			}
+	}
+	ck_assert_int_ge(pushes, 32);
+	/* whole groups of 10 data + 3 parity, counting the earlier ACK
+	 * datagram(s) (fewer than 10, so no parity among them) */
+	ck_assert_int_lt(before, 10);
+	int groups = (before + data) / 10;
+	ck_assert_int_eq((before + data) % 10, 0);
+	ck_assert_int_eq(parity, groups * 3);
+	ck_assert_int_gt(copies, 0);
+	/* the last datagram is the last parity shard of the last group */
+	ck_assert_uint_eq(get32(dgs[n - 1]) + 1, (uint32_t)(groups * 13));
+	close(p.fd);
+	env_down(&e);
+}
+END_TEST
+
+/* The ACK datagram that reports a filled hole (una jumps far beyond the ACKs
+ * it carries) is sent twice: a stalled sender waits on exactly that one. An
+ * ordinary in-order ACK is sent once. */
+START_TEST(hole_filling_ack_sent_twice)
+{
+	struct env e;
+	const struct xport_option o[] = {{"dataShards", "0"}, {"parityShards", "0"}};
+	env_up(&e, o, 2);
+	struct peer p;
+	peer_up(&p, 0xacc);
+	for (uint32_t sn = 1; sn <= 40; sn++)
+		peer_push(&p, e.port, sn, 0, 128);
+	for (int i = 0; i < 50 && !e.accepted; i++)
+		run_for(&e, 5);
+	ck_assert_ptr_nonnull(e.accepted);
+	run_for(&e, 30);
+	int n = peer_drain(&p, dgs, dlen, MAXDG);
+	ck_assert_int_gt(n, 0);
+	for (int i = 0; i < n; i++)
+		ck_assert_uint_eq(get32(dgs[i] + 16), 0); /* una stays at the hole */
+	/* fill the hole: una 0 -> 41 in a datagram that ACKs one segment */
+	peer_push(&p, e.port, 0, 0, 128);
+	run_for(&e, 30);
+	n = peer_drain(&p, dgs, dlen, MAXDG);
+	int with41 = 0;
+	for (int i = 0; i < n; i++) {
+		ck_assert_uint_ge(dlen[i], 24);
+		ck_assert_uint_eq(dgs[i][4], 82); /* ACK */
+		if (get32(dgs[i] + 16) == 41)
+			with41++;
+	}
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(with41, 2);
+	ck_assert_uint_eq(dlen[0], dlen[1]);
+	ck_assert_mem_eq(dgs[0], dgs[1], dlen[0]);
+	/* in order from here: one ACK, sent once */
+	peer_push(&p, e.port, 41, 0, 128);
+	run_for(&e, 30);
+	n = peer_drain(&p, dgs, dlen, MAXDG);
+	ck_assert_int_eq(n, 1);
+	ck_assert_uint_eq(get32(dgs[0] + 16), 42);
+	close(p.fd);
+	env_down(&e);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("kcp_session");
@@ -324,6 +495,11 @@ int main(void)
 	tcase_add_test(tc, bad_options_name_the_key);
 	tcase_add_test(tc, session_cap_and_dead_port);
 	suite_add_tcase(s, tc);
+	TCase *tr = tcase_create("redundancy");
+	tcase_set_timeout(tr, 30);
+	tcase_add_test(tr, open_fec_group_completed_when_bulk_stalls);
+	tcase_add_test(tr, hole_filling_ack_sent_twice);
+	suite_add_tcase(s, tr);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

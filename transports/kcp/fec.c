@@ -314,6 +314,20 @@ uint8_t *fec_encoder_parity(struct fec_encoder *e, int i, size_t *len)
 	return e->pdgram[i];
 }
 
+int fec_encoder_pending(const struct fec_encoder *e)
+{
+	return e->count;
+}
+
+const uint8_t *fec_encoder_shard(const struct fec_encoder *e, int i,
+				 size_t *len)
+{
+	if (i < 0 || i >= e->count)
+		return NULL;
+	*len = e->shard_len[i];
+	return (const uint8_t *)e->dptrs[i];
+}
+
 uint32_t fec_encoder_next_seqid(const struct fec_encoder *e)
 {
 	return e->next;

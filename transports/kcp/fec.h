@@ -106,6 +106,17 @@ int fec_encoder_encode(struct fec_encoder *e, uint8_t *buf, size_t len);
  */
 uint8_t *fec_encoder_parity(struct fec_encoder *e, int i, size_t *len);
 
+/* Data shards cached in the open (not yet complete) group: 0 .. ds-1. */
+int fec_encoder_pending(const struct fec_encoder *e);
+
+/*
+ * Shard i (0 <= i < pending) of the open group as it was encoded: the LE16
+ * size field followed by the KCP bytes (*len counts both). Valid until the
+ * next fec_encoder_encode(). NULL if i is out of range.
+ */
+const uint8_t *fec_encoder_shard(const struct fec_encoder *e, int i,
+				 size_t *len);
+
 /* Next seqid the encoder will use. */
 uint32_t fec_encoder_next_seqid(const struct fec_encoder *e);
 

@@ -97,6 +97,7 @@ struct kcp_sess {
 	bool touched;                 /* in the listener's ack batch */
 	bool sent_any;                /* max_sn_sent is valid */
 	uint32_t max_sn_sent;         /* highest PUSH sn sent so far */
+	uint32_t una_sent;            /* una of the last ACK datagram sent */
 	struct kcp *kcp;
 	struct fec_encoder *fenc;
 	struct fec_decoder *fdec;
@@ -108,6 +109,11 @@ struct kcp_sess {
 	struct bufferevent *mine;     /* ours */
 	struct event *timer;          /* next KCP wake-up */
 	struct event *reaper;         /* deferred free */
+	struct event *tail;           /* FEC tail guard, see tail_cb */
+	bool tail_armed;
+	uint64_t data_shards;         /* data datagrams through the encoder */
+	uint64_t tail_mark;           /* data_shards when tail was armed */
+	uint64_t tail_fills;          /* filler datagrams sent */
 	uint64_t last_rx_ms;
 	uint64_t close_deadline_ms;
 	/* dialing */

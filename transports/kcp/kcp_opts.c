@@ -41,6 +41,7 @@ static const struct opt_row rows[] = {
 	{"deadLink", K_INT, OFF(dead_link), 0, 1000000},
 	{"latencyDup", K_INT, OFF(latency_dup), 0, 1024},
 	{"resendDup", K_BOOL, OFF(resend_dup), 0, 0},
+	{"tailGuard", K_BOOL, OFF(tail_guard), 0, 0},
 };
 
 /* kcptun's profiles (all with resend 2 and congestion control off). */
@@ -78,6 +79,7 @@ static void defaults(struct kcp_opts *o)
 	o->dead_link = 0;
 	o->latency_dup = 4;
 	o->resend_dup = true;
+	o->tail_guard = true;
 }
 
 static int parse_bool(const char *v, bool *out)

@@ -33,7 +33,10 @@ struct kcp_opts {
 	int latency_dup;              /* send PUSH datagrams twice while at
 					 most this many segments are in
 					 flight (0 = never) */
-	bool resend_dup;              /* send retransmissions twice */
+	bool resend_dup;              /* send retransmissions and the ACK
+					 that fills a hole twice */
+	bool tail_guard;              /* complete the open FEC group when
+					 bulk sending pauses */
 };
 
 /** Defaults, then every option applied in order. -EINVAL with err naming

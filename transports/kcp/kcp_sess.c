@@ -27,6 +27,13 @@
 #define CLOSE_LINGER_MS 30000
 #define PROBE_EVERY_MS 250
 #define FIN_COPIES 3
+/* una may run ahead of one datagram's ACKs by this much without a hole
+ * having been filled (a receive batch's ACKs split over datagrams). */
+#define UNA_JUMP_SLACK 16
+/* pause after the last data datagram before the FEC tail guard fills the
+ * open group: srtt / 8 within these bounds */
+#define TAIL_MIN_MS 2
+#define TAIL_MAX_MS 25
 
 static uint32_t now32(void) { return (uint32_t)kcp_host->now_ms(); }
 
@@ -51,7 +58,10 @@ static void emit(struct kcp_sess *s, const uint8_t *buf, size_t len)
  * - interactive traffic (few segments in flight) gains nothing from FEC
  *   groups that fill slowly, so p% loss becomes p^2;
  * - a retransmission (a PUSH below the highest sn already sent) sits at the
- *   head of the window: losing it again blocks everything behind it.
+ *   head of the window: losing it again blocks everything behind it;
+ * - the ACK datagram that reports a hole filled (una jumps by more than the
+ *   ACKs it carries): the sender is usually stalled on that hole and sends
+ *   nothing new until it hears, so losing it costs the sender an RTO.
  * Fresh bulk data is never duplicated. The receiver drops the copy (same
  * FEC seqid, same KCP sn), so this is wire-neutral. */
 static bool want_dup(struct kcp_sess *s, const uint8_t *kcpb, size_t len)
@@ -59,10 +69,14 @@ static bool want_dup(struct kcp_sess *s, const uint8_t *kcpb, size_t len)
 	int lim = s->ctx->opts.latency_dup;
 	bool interactive = lim > 0 && kcp_waitsnd(s->kcp) <= (uint32_t)lim;
 	bool dup = false;
+	uint32_t acks = 0, una = 0;
 	while (len >= KCP_OVERHEAD) {
 		struct kcp_hdr h;
 		kcp_hdr_decode(kcpb, len, &h);
-		if (h.cmd == KCP_CMD_PUSH) {
+		if (h.cmd == KCP_CMD_ACK) {
+			acks++;
+			una = h.una;
+		} else if (h.cmd == KCP_CMD_PUSH) {
 			if (s->sent_any && (int32_t)(h.sn - s->max_sn_sent) < 0)
 				dup = dup || s->ctx->opts.resend_dup;
 			else {
@@ -76,7 +90,32 @@ static bool want_dup(struct kcp_sess *s, const uint8_t *kcpb, size_t len)
 		kcpb += KCP_OVERHEAD + h.len;
 		len -= KCP_OVERHEAD + h.len;
 	}
+	if (acks) {
+		if ((int32_t)(una - s->una_sent) > (int32_t)(acks + UNA_JUMP_SLACK))
+			dup = dup || s->ctx->opts.resend_dup;
+		if ((int32_t)(una - s->una_sent) > 0)
+			s->una_sent = una;
+	}
 	return dup;
+}
+
+/* One datagram through the FEC encoder (copies times), then the group's
+ * parity when it completes the group. */
+static int fec_emit(struct kcp_sess *s, uint8_t *buf, size_t len, int copies)
+{
+	int np = fec_encoder_encode(s->fenc, buf, len);
+	if (np < 0)
+		return np;
+	s->data_shards++;
+	while (copies-- > 0)
+		emit(s, buf, len);
+	for (int i = 0; i < np; i++) {
+		size_t plen;
+		const uint8_t *p = fec_encoder_parity(s->fenc, i, &plen);
+		if (p)
+			emit(s, p, plen);
+	}
+	return 0;
 }
 
 /* KCP core output: buf = [crypt header][FEC header][KCP segments]. */
@@ -90,18 +129,77 @@ static void sess_output(uint8_t *buf, size_t len, void *arg)
 			emit(s, buf, len);
 		return;
 	}
-	int np = fec_encoder_encode(s->fenc, buf, len);
-	if (np < 0)
+	fec_emit(s, buf, len, dup ? 2 : 1);
+}
+
+/* FEC tail guard. Parity goes out only when a group's data shards are all
+ * sent, so the last datagrams before a pause travel unprotected: when the
+ * sender then stalls (window full behind a hole, or the host has nothing
+ * more to send), a loss among them is only found by an RTO, and with a full
+ * window that RTO stalls the whole stream once more. So when bulk data is
+ * in flight and no data datagram has gone out for a few milliseconds, the
+ * open group is completed with copies of its own shards (the receiver drops
+ * the duplicate segments) and its parity follows. Wire-neutral: every
+ * datagram is an ordinary FEC data or parity shard. */
+static uint32_t tail_ms(struct kcp_sess *s)
+{
+	int32_t srtt = kcp_srtt(s->kcp);
+	uint32_t ms = srtt > 0 ? (uint32_t)srtt / 8 : 0;
+	return ms < TAIL_MIN_MS ? TAIL_MIN_MS : ms > TAIL_MAX_MS ? TAIL_MAX_MS : ms;
+}
+
+static bool tail_exposed(struct kcp_sess *s)
+{
+	return s->fenc && s->ctx->opts.tail_guard &&
+	       fec_encoder_pending(s->fenc) > 0 &&
+	       kcp_waitsnd(s->kcp) > (uint32_t)s->ctx->opts.latency_dup;
+}
+
+static void tail_arm(struct kcp_sess *s)
+{
+	if (s->tail_armed || !tail_exposed(s))
 		return;
-	emit(s, buf, len);
-	if (dup)
-		emit(s, buf, len);
-	for (int i = 0; i < np; i++) {
-		size_t plen;
-		const uint8_t *p = fec_encoder_parity(s->fenc, i, &plen);
-		if (p)
-			emit(s, p, plen);
+	uint32_t ms = tail_ms(s);
+	struct timeval tv = {0, (suseconds_t)ms * 1000};
+	s->tail_mark = s->data_shards;
+	s->tail_armed = true;
+	evtimer_add(s->tail, &tv);
+}
+
+static void tail_fill(struct kcp_sess *s)
+{
+	uint8_t buf[KCP_PKT_MAX + 32];
+	int n = fec_encoder_pending(s->fenc);
+	/* newest first: the last shard before the pause is the one most often
+	 * left without anything after it */
+	for (int i = n - 1; fec_encoder_pending(s->fenc) > 0; i = i ? i - 1 : n - 1) {
+		size_t slen;
+		const uint8_t *sh = fec_encoder_shard(s->fenc, i, &slen);
+		size_t off = s->crypt_hdr + FEC_HEADER_SIZE;
+		if (!sh || off + slen > sizeof(buf))
+			return;
+		memcpy(buf + off, sh, slen);
+		if (fec_emit(s, buf, off + slen, 1) < 0)
+			return;
+		s->tail_fills++;
 	}
+}
+
+static void tail_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct kcp_sess *s = arg;
+	s->tail_armed = false;
+	if (s->state == KS_DEAD || !tail_exposed(s))
+		return;
+	if (s->data_shards != s->tail_mark) {
+		tail_arm(s); /* still sending: look again later */
+		return;
+	}
+	tail_fill(s);
+	if (s->sock)
+		kcp_sock_uncork(s->sock);
 }
 
 /* A bare control segment (WASK probe or our FIN) in its own datagram. */
@@ -124,6 +222,7 @@ static void arm(struct kcp_sess *s, uint32_t ms)
 {
 	if (s->state == KS_DEAD)
 		return;
+	tail_arm(s);
 	if (s->timer_armed && ms >= kcp_interval(s->kcp))
 		return;
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -233,6 +332,8 @@ void kcp_sess_kill(struct kcp_sess *s)
 	s->state = KS_DEAD;
 	if (s->timer)
 		evtimer_del(s->timer);
+	if (s->tail)
+		evtimer_del(s->tail);
 	event_active(s->reaper, EV_TIMEOUT, 0);
 }
 
@@ -492,6 +593,7 @@ struct kcp_sess *kcp_sess_new(struct xport_ctx *ctx, struct kcp_lsn *lsn,
 	bufferevent_enable(s->mine, EV_READ | EV_WRITE);
 	bufferevent_enable(s->user, EV_READ | EV_WRITE);
 	s->timer = evtimer_new(ctx->base, timer_cb, s);
+	s->tail = evtimer_new(ctx->base, tail_cb, s);
 	s->reaper = event_new(ctx->base, -1, 0, reaper_cb, s);
 	if (!s->timer || !s->reaper) {
 		snprintf(err, errlen, "out of memory");
@@ -508,9 +610,36 @@ fail:
 	return NULL;
 }
 
+/* One line per session at debug level, for people tuning a link. */
+static void log_summary(struct kcp_sess *s)
+{
+	const struct kcp_stats *ks = kcp_get_stats(s->kcp);
+	struct fec_decoder_stats fs = {0};
+	if (s->fdec)
+		fec_decoder_get_stats(s->fdec, &fs);
+	kcp_host->log(XPORT_LOG_DEBUG, "kcp",
+		      "session %08x closed: bytes in %llu out %llu, datagrams "
+		      "in %llu out %llu, retransmits fast %llu early %llu rto %llu, "
+		      "fec recovered %llu, tail fillers %llu, crypt failures %llu, "
+		      "srtt %d ms, socket send drops %llu",
+		      s->conv, (unsigned long long)s->bytes_in,
+		      (unsigned long long)s->bytes_out,
+		      (unsigned long long)s->pkts_in,
+		      (unsigned long long)s->pkts_out,
+		      (unsigned long long)ks->fast_retrans_segs,
+		      (unsigned long long)ks->early_retrans_segs,
+		      (unsigned long long)ks->lost_segs,
+		      (unsigned long long)fs.recovered,
+		      (unsigned long long)s->tail_fills,
+		      (unsigned long long)s->crypt_fail, (int)kcp_srtt(s->kcp),
+		      (unsigned long long)(s->sock ? s->sock->tx_dropped : 0));
+}
+
 void kcp_sess_destroy(struct kcp_sess *s)
 {
 	struct xport_ctx *ctx = s->ctx;
+	if (s->kcp && s->pkts_in + s->pkts_out > 0)
+		log_summary(s);
 	if (s->prev || ctx->sessions == s) {
 		if (s->prev)
 			s->prev->next = s->next;
@@ -524,6 +653,8 @@ void kcp_sess_destroy(struct kcp_sess *s)
 		kcp_lsn_remove(s->lsn, s);
 	if (s->timer)
 		event_free(s->timer);
+	if (s->tail)
+		event_free(s->tail);
 	if (s->reaper)
 		event_free(s->reaper);
 	if (s->user)
