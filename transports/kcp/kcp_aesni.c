@@ -74,9 +74,69 @@ AESNI_TARGET void kcp_aesni_cfb(const mbedtls_aes_context *ctx, uint8_t *buf,
 	}
 }
 
+#define LANES 8
+
+AESNI_TARGET void kcp_aesni_cfb_enc_many(const mbedtls_aes_context *ctx,
+					 uint8_t *const *bufs, const size_t *lens,
+					 unsigned n, const uint8_t iv[16])
+{
+	__m128i k[15];
+	int nr = ctx->nr;
+	for (int r = 0; r <= nr; r++)
+		k[r] = _mm_loadu_si128((const __m128i *)(ctx->rk + 4 * r));
+	__m128i ivb = _mm_loadu_si128((const __m128i *)iv);
+	for (unsigned g = 0; g < n; g += LANES) {
+		unsigned m = n - g < LANES ? n - g : LANES;
+		__m128i fb[LANES], s[LANES];
+		size_t nb[LANES], maxb = 0;
+		/* idle lanes (m < 8, or a chain already done) compute and drop
+		 * a block: fixed-width loops keep all 8 in the AES pipeline */
+		for (unsigned j = 0; j < LANES; j++) {
+			fb[j] = ivb;
+			nb[j] = j < m ? lens[g + j] / 16 : 0;
+			if (nb[j] > maxb)
+				maxb = nb[j];
+		}
+		for (size_t b = 0; b < maxb; b++) {
+			for (unsigned j = 0; j < LANES; j++)
+				s[j] = _mm_xor_si128(fb[j], k[0]);
+			for (int r = 1; r < nr; r++)
+				for (unsigned j = 0; j < LANES; j++)
+					s[j] = _mm_aesenc_si128(s[j], k[r]);
+			for (unsigned j = 0; j < LANES; j++) {
+				s[j] = _mm_aesenclast_si128(s[j], k[nr]);
+				if (b < nb[j]) {
+					__m128i *q = (__m128i *)(bufs[g + j] + 16 * b);
+					fb[j] = _mm_xor_si128(_mm_loadu_si128(q), s[j]);
+					_mm_storeu_si128(q, fb[j]);
+				}
+			}
+		}
+		for (unsigned j = 0; j < m; j++) {
+			size_t len = lens[g + j], off = nb[j] * 16;
+			if (off < len) {
+				uint8_t ks[16];
+				_mm_storeu_si128((__m128i *)ks, enc1(k, nr, fb[j]));
+				for (size_t i = 0; off + i < len; i++)
+					bufs[g + j][off + i] ^= ks[i];
+			}
+		}
+	}
+}
+
 #else
 
 bool kcp_aesni_usable(void) { return false; }
+
+void kcp_aesni_cfb_enc_many(const mbedtls_aes_context *ctx, uint8_t *const *bufs,
+			    const size_t *lens, unsigned n, const uint8_t iv[16])
+{
+	(void)ctx;
+	(void)bufs;
+	(void)lens;
+	(void)n;
+	(void)iv;
+}
 
 void kcp_aesni_cfb(const mbedtls_aes_context *ctx, uint8_t *buf, size_t len,
 		   const uint8_t iv[16], bool enc)

@@ -23,5 +23,11 @@ bool kcp_aesni_usable(void);
  *  encryption key schedule). enc selects the direction. */
 void kcp_aesni_cfb(const mbedtls_aes_context *ctx, uint8_t *buf, size_t len,
 		   const uint8_t iv[16], bool enc);
+/** CFB encryption of n independent buffers, each from the same iv: the
+ *  chains of 8 buffers advance together, so the AES unit works on 8 blocks
+ *  at once where one chain alone would wait on each block in turn. Same
+ *  bytes as kcp_aesni_cfb(enc = true) on each buffer. */
+void kcp_aesni_cfb_enc_many(const mbedtls_aes_context *ctx, uint8_t *const *bufs,
+			    const size_t *lens, unsigned n, const uint8_t iv[16]);
 
 #endif

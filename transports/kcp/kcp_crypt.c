@@ -565,23 +565,49 @@ static ssize_t aead_open(struct kcp_crypt *c, uint8_t *buf, size_t len,
 
 /* ---- datagram layer --------------------------------------------------- */
 
-ssize_t kcp_crypt_seal(struct kcp_crypt *c, uint8_t *buf, size_t len,
-		       size_t cap)
+/* kcp-go header: random nonce, then the CRC of what follows it. */
+static void seal_head(struct kcp_crypt *c, uint8_t *buf, size_t len)
 {
 	uint32_t crc;
 
-	if (len < kcp_crypt_header_size(c))
-		return -EINVAL;
-	if (kcp_crypt_is_aead(c))
-		return aead_seal(c, buf, len, cap);
 	next_nonce(c, buf);
 	crc = crc_of(buf + KCP_CRYPT_HEADER_LEN, len - KCP_CRYPT_HEADER_LEN);
 	buf[16] = (uint8_t)crc;
 	buf[17] = (uint8_t)(crc >> 8);
 	buf[18] = (uint8_t)(crc >> 16);
 	buf[19] = (uint8_t)(crc >> 24);
+}
+
+ssize_t kcp_crypt_seal(struct kcp_crypt *c, uint8_t *buf, size_t len,
+		       size_t cap)
+{
+	if (len < kcp_crypt_header_size(c))
+		return -EINVAL;
+	if (kcp_crypt_is_aead(c))
+		return aead_seal(c, buf, len, cap);
+	seal_head(c, buf, len);
 	transform(c, buf, len, true);
 	return (ssize_t)len;
+}
+
+ssize_t kcp_crypt_seal_begin(struct kcp_crypt *c, uint8_t *buf, size_t len,
+			     size_t cap, bool *later)
+{
+	*later = false;
+	if (kcp_crypt_is_aead(c) || c->desc->algo != ALG_AES ||
+	    !kcp_aesni_usable())
+		return kcp_crypt_seal(c, buf, len, cap);
+	if (len < KCP_CRYPT_HEADER_LEN)
+		return -EINVAL;
+	seal_head(c, buf, len);
+	*later = true;
+	return (ssize_t)len;
+}
+
+void kcp_crypt_seal_finish(struct kcp_crypt *c, uint8_t *const *bufs,
+			   const size_t *lens, unsigned n)
+{
+	kcp_aesni_cfb_enc_many(&c->u.aes, bufs, lens, n, kcp_iv);
 }
 
 ssize_t kcp_crypt_open(struct kcp_crypt *c, uint8_t *buf, size_t len,

@@ -112,6 +112,19 @@ ssize_t kcp_crypt_seal(struct kcp_crypt *c, uint8_t *buf, size_t len,
 		       size_t cap);
 
 /*
+ * kcp_crypt_seal() in two steps, so a batch of datagrams can be encrypted
+ * together. kcp_crypt_seal_begin() does everything but the cipher pass when
+ * that pass can be batched (the AES ciphers with AES-NI: *later = true, then
+ * the datagram must go through kcp_crypt_seal_finish() before it is sent);
+ * otherwise it is kcp_crypt_seal() and *later = false. Same bytes on the
+ * wire either way.
+ */
+ssize_t kcp_crypt_seal_begin(struct kcp_crypt *c, uint8_t *buf, size_t len,
+			     size_t cap, bool *later);
+void kcp_crypt_seal_finish(struct kcp_crypt *c, uint8_t *const *bufs,
+			   const size_t *lens, unsigned n);
+
+/*
  * Check and decrypt one received datagram in place. On success returns the
  * payload length; the payload is at buf + kcp_crypt_header_size(c).
  * -EBADMSG: too short, CRC mismatch or bad tag. -EALREADY (AEAD only):

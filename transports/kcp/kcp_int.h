@@ -61,6 +61,11 @@ struct kcp_sock {
 	struct sockaddr_storage txaddr[KCP_BATCH];
 	uint8_t txbuf[KCP_BATCH][KCP_PKT_MAX + 32];
 	uint64_t tx_dropped;
+	/* slots whose cipher pass waits for the batch (kcp_crypt_seal_begin) */
+	struct kcp_crypt *seal_crypt;
+	bool seal_next;
+	bool seal_later[KCP_BATCH];
+	unsigned nseal;
 };
 
 int kcp_sock_open(struct kcp_sock *s, int family, int sock_buf);
@@ -71,6 +76,9 @@ uint8_t *kcp_sock_slot(struct kcp_sock *s);
  *  on a connected socket). */
 void kcp_sock_commit(struct kcp_sock *s, size_t len,
 		     const struct sockaddr_storage *addr, socklen_t alen);
+/** The next committed slot still needs crypt's cipher pass: it is done for
+ *  all such slots together right before they are sent. */
+void kcp_sock_seal_later(struct kcp_sock *s, struct kcp_crypt *crypt);
 /** Send everything queued (sendmmsg). */
 void kcp_sock_uncork(struct kcp_sock *s);
 

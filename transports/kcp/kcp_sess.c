@@ -45,10 +45,14 @@ static void emit(struct kcp_sess *s, const uint8_t *buf, size_t len)
 	memcpy(slot, buf, len);
 	size_t out = len;
 	if (s->crypt) {
-		ssize_t r = kcp_crypt_seal(s->crypt, slot, len, KCP_PKT_MAX + 32);
+		bool later;
+		ssize_t r = kcp_crypt_seal_begin(s->crypt, slot, len,
+						 KCP_PKT_MAX + 32, &later);
 		if (r < 0)
 			return;
 		out = (size_t)r;
+		if (later)
+			kcp_sock_seal_later(s->sock, s->crypt);
 	}
 	kcp_sock_commit(s->sock, out, &s->peer, s->peerlen);
 	s->pkts_out++;

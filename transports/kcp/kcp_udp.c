@@ -66,12 +66,42 @@ void kcp_sock_commit(struct kcp_sock *s, size_t len,
 		s->tx[i].msg_hdr.msg_name = &s->txaddr[i];
 		s->tx[i].msg_hdr.msg_namelen = alen;
 	}
+	s->seal_later[i] = s->seal_next;
+	s->nseal += s->seal_next;
+	s->seal_next = false;
 	s->ntx++;
+}
+
+static void seal_pending(struct kcp_sock *s)
+{
+	uint8_t *bufs[KCP_BATCH];
+	size_t lens[KCP_BATCH];
+	unsigned n = 0;
+	for (unsigned i = 0; i < s->ntx && s->nseal; i++) {
+		if (!s->seal_later[i])
+			continue;
+		s->seal_later[i] = false;
+		s->nseal--;
+		bufs[n] = s->txbuf[i];
+		lens[n++] = s->txiov[i].iov_len;
+	}
+	if (n)
+		kcp_crypt_seal_finish(s->seal_crypt, bufs, lens, n);
+}
+
+void kcp_sock_seal_later(struct kcp_sock *s, struct kcp_crypt *crypt)
+{
+	if (s->nseal && s->seal_crypt != crypt)
+		seal_pending(s); /* one key per pass */
+	s->seal_crypt = crypt;
+	s->seal_next = true;
 }
 
 void kcp_sock_uncork(struct kcp_sock *s)
 {
 	unsigned done = 0;
+	if (s->nseal)
+		seal_pending(s);
 	while (done < s->ntx) {
 		int n = sendmmsg(s->fd, s->tx + done, s->ntx - done, 0);
 		if (n == -1) {
