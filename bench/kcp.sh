@@ -7,8 +7,9 @@
 # of the window bound, small-message RTT p50/p99, CPU seconds per GB and peak
 # RSS of the tunnel processes, datagrams the kernel dropped for full socket
 # buffers during the transfers ("rcvbuf", whole host), and the ratios
-# ours/kcptun. Plain TCP is measured on the unimpaired loopback only (this
-# kernel has no netem to impair TCP).
+# ours/kcptun. Plain TCP (the kernel's, no tunnel) runs through the same
+# model: udp_impair in IP mode between two network namespaces over TUN
+# devices (this kernel has no netem).
 #   bench/kcp.sh [BUILD] [MiB per transfer]
 #   env: LINKS="25:1 25:5" (one-way delay ms:loss %), REPS=3, WND=1024
 source "$(dirname "$0")/../tests/e2e/lib.sh"
@@ -27,6 +28,8 @@ KT=(--crypt aes --key bench --mode fast2 --sndwnd ${WND:-1024} --rcvwnd ${WND:-1
 mbps() { sed -n 's/.*MBps=\([0-9.]*\).*/\1/p'; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
+# clients run as "${MPRE[@]}" nettool ... --host $MHOST
+MPRE=() MHOST=127.0.0.1
 # measure NAME PORT_SRC PORT_ECHO PIDS... -> sets R_MBPS (median of REPS
 # transfers) R_ALL R_P50 R_P99 R_CPUGB (over all transfers) R_RSS R_DROPS
 measure() {
@@ -35,7 +38,7 @@ measure() {
 	for p in "$@"; do c0=$(awk -v a="$c0" -v b="$(proc_cpu "$p")" 'BEGIN{print a+b}'); done
 	local d0; d0=$(udp_rcvbuf_errors)
 	for r in $(seq "$REPS"); do
-		out=$("$NT" recv --port "$psrc" --bytes "$BYTES" --seed 9 --timeout 300) ||
+		out=$("${MPRE[@]}" "$NT" recv --host "$MHOST" --port "$psrc" --bytes "$BYTES" --seed 9 --timeout 300) ||
 			{ echo "  $name: transfer failed: $out"; out="MBps=0"; }
 		all="$all $(echo "$out" | mbps)"
 	done
@@ -44,10 +47,31 @@ measure() {
 	R_DROPS=$(( $(udp_rcvbuf_errors) - d0 ))
 	for p in "$@"; do c1=$(awk -v a="$c1" -v b="$(proc_cpu "$p")" 'BEGIN{print a+b}'); done
 	R_CPUGB=$(awk -v a="$c0" -v b="$c1" -v m="$((MIB * REPS))" 'BEGIN{printf "%.2f", (b-a) * 1024 / m}')
-	out=$("$NT" rtt --port "$pecho" --count 1000 --size 64 --interval-ms 5 --timeout 120)
+	out=$("${MPRE[@]}" "$NT" rtt --host "$MHOST" --port "$pecho" --count 1000 --size 64 --interval-ms 5 --timeout 120)
 	R_P50=$(echo "$out" | field p50_us); R_P99=$(echo "$out" | field p99_us)
 	for p in "$@"; do rss=$((rss + $(proc_hwm "$p"))); done
+	[ $# -gt 0 ] || R_CPUGB=-
 	R_RSS=$rss
+}
+
+# tcp_link N DELAY LOSS: namespaces kb$$aN / kb$$bN joined by TUN devices
+# through udp_impair (IP mode); a source and an echo server at 10.99.N.2.
+tcp_link() {
+	local n=$1 d=$2 loss=$3 a="kb$$a$1" b="kb$$b$1"
+	start timp$n "$BUILD/tools/udp_impair" --tun "kbta$n,kbtb$n" --delay-ms "$d" \
+		--loss "$loss" --seed 42 --queue-bytes 67108864 --timeout 0
+	wait_log timp$n "tun ready" 10 || fail "tun link did not come up"
+	ip netns add "$a" && NETNS+=("$a") && ip netns add "$b" && NETNS+=("$b") || fail "ip netns"
+	ip link set "kbta$n" netns "$a" && ip link set "kbtb$n" netns "$b" &&
+		ip -n "$a" addr add "10.99.$n.1/24" dev "kbta$n" &&
+		ip -n "$b" addr add "10.99.$n.2/24" dev "kbtb$n" &&
+		ip -n "$a" link set "kbta$n" up && ip -n "$b" link set "kbtb$n" up &&
+		ip -n "$a" link set lo up && ip -n "$b" link set lo up || fail "tun link set-up"
+	start tsrc$n ip netns exec "$b" "$NT" source-server --bind "10.99.$n.2" --port 5001 \
+		--bytes "$BYTES" --seed 9
+	start techo$n ip netns exec "$b" "$NT" echo-server --bind "10.99.$n.2" --port 5002
+	wait_log tsrc$n "listening" 10 && wait_log techo$n "listening" 10 || fail "tcp servers"
+	TCPIN=(ip netns exec "$a")
 }
 
 printf '%-10s %-8s %10s %7s %10s %10s %10s %9s %8s  %s\n' link tunnel "MB/s" "bound" "p50 ms" "p99 ms" "CPU s/GB" "RSS KiB" "rcvbuf" "each transfer"
@@ -95,8 +119,19 @@ for link in ${LINKS:-0:0 25:1 25:5}; do
 	measure kcptun "$CS" "$CE" "$(pid_of kts$n)" "$(pid_of ktc$n)"
 	K=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "$R_RSS" "$R_DROPS" "$R_ALL")
 	stop ktc$n; stop kts$n; stop ktc2$n; stop kts2$n; stop imp_b$n; stop imp_c$n
-	for who in ours kcptun; do
-		if [ $who = ours ]; then v=("${O[@]}"); else v=("${K[@]}"); fi
+	# ---- plain TCP through the same link model (IP mode, namespaces)
+	tcp_link "$n" "$d" "$loss"
+	MPRE=("${TCPIN[@]}") MHOST="10.99.$n.2"
+	measure tcp 5001 5002
+	P=("$R_MBPS" "$R_P50" "$R_P99" "$R_CPUGB" "-" "$R_DROPS" "$R_ALL")
+	MPRE=() MHOST=127.0.0.1
+	stop tsrc$n; stop techo$n; stop timp$n
+	for who in ours kcptun tcp; do
+		case $who in
+		ours) v=("${O[@]}") ;;
+		kcptun) v=("${K[@]}") ;;
+		*) v=("${P[@]}") ;;
+		esac
 		printf '%-10s %-8s %10s %7s %10.2f %10.2f %10s %9s %8s  %s\n' "$name" "$who" "${v[0]}" "$(bound "${v[0]}" "$d")" \
 			"$(awk -v x="${v[1]}" 'BEGIN{print x/1000}')" "$(awk -v x="${v[2]}" 'BEGIN{print x/1000}')" "${v[3]}" "${v[4]}" "${v[5]}" "${v[6]}"
 	done
@@ -104,5 +139,6 @@ for link in ${LINKS:-0:0 25:1 25:5}; do
 		"$(ratio "${O[1]}" "${K[1]}")x" "$(ratio "${O[2]}" "${K[2]}")x" "$(ratio "${O[3]}" "${K[3]}")x"
 done
 out=$("$NT" recv --port "$SRC" --bytes "$BYTES" --seed 9)
-printf '%-10s %-8s %10s   (plain TCP, loopback, no tunnel)\n' "0ms/0%" "tcp" "$(echo "$out" | mbps)"
+printf '%-10s %-8s %10s   (plain TCP, loopback, no tunnel, no link model)\n' "loopback" "tcp" "$(echo "$out" | mbps)"
+echo "tcp rows: the kernel's TCP ($(sysctl -n net.ipv4.tcp_congestion_control)), no tunnel, between two namespaces through the same link model (1500-byte IP packets)"
 echo "targets: goodput >= 1.5x kcptun, p99 <= 0.8x kcptun, CPU/GB <= 0.5x kcptun"

@@ -51,6 +51,7 @@ stop() {
 	return $rc
 }
 
+NETNS=()
 cleanup() {
 	local i
 	for i in "${!PIDS[@]}"; do
@@ -61,6 +62,7 @@ cleanup() {
 		kill -s KILL "${PIDS[$i]}" 2>/dev/null || true
 		wait "${PIDS[$i]}" 2>/dev/null || true
 	done
+	for i in "${NETNS[@]}"; do ip netns del "$i" 2>/dev/null || true; done
 	if grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T"/*.log >/dev/null 2>&1; then
 		echo "FAIL: sanitizer report in:"
 		grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$T"/*.log

@@ -24,9 +24,21 @@
  * from a per-direction generator seeded with S drawing a fixed number of
  * values per packet: the same seed and packet order give the same fate.
  * Counters go to stderr on SIGUSR1 and at exit (SIGTERM/SIGINT/--timeout).
+ *
+ *   udp_impair --tun A,B [same impairment options]
+ *
+ * IP mode, for TCP (or anything) between two network namespaces: creates
+ * TUN devices A and B, prints "tun ready", and forwards every IP packet read
+ * from A to B ("up") and from B to A ("down") through the same model (rate
+ * counts the IP packet as it is). The caller moves A and B into its
+ * namespaces and gives them addresses in one subnet, e.g. 10.99.0.1/24 on A
+ * and 10.99.0.2/24 on B: then 10.99.0.1 reaches 10.99.0.2 only through here.
  */
 #include <event2/event.h>
 #include <getopt.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 
 #include "tool_util.h"
 
@@ -77,6 +89,8 @@ struct client {
 struct impair {
 	struct event_base *base;
 	int lfd;
+	int tun[2];		/* IP mode: A (up side), B; -1 otherwise */
+	struct event *tev[2];
 	struct event *lev, *timer, *sweep, *tmo;
 	struct sockaddr_storage to;
 	socklen_t tolen;
@@ -142,7 +156,9 @@ static void deliver(struct impair *im, int dir, struct client *cl,
 	struct dir_state *d = &im->d[dir];
 	ssize_t r;
 
-	if (dir == UP)
+	if (im->tun[0] >= 0)
+		r = write(im->tun[dir == UP ? 1 : 0], data, len);
+	else if (dir == UP)
 		r = send(cl->fd, data, len, 0);
 	else
 		r = sendto(im->lfd, data, len, 0,
@@ -187,7 +203,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		while (d->n && d->heap[0]->due <= now) {
 			struct pkt *p = heap_pop(d);
 			deliver(im, dir, p->cl, p->data, p->len);
-			p->cl->pending--;
+			if (p->cl)
+				p->cl->pending--;
 			d->queued -= p->len;
 			free(p);
 		}
@@ -264,7 +281,8 @@ static void impair_packet(struct impair *im, int dir, struct client *cl,
 			d->qdrop++;
 			continue;
 		}
-		cl->pending++;
+		if (cl)
+			cl->pending++;
 		d->queued += len;
 	}
 	arm_timer(im);
@@ -385,6 +403,39 @@ static void listen_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* IP mode: packets from TUN A go up, from TUN B down. */
+static void tun_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct impair *im = arg;
+	static uint8_t buf[MAX_DGRAM];
+	int dir = fd == im->tun[0] ? UP : DOWN;
+
+	(void)what;
+	for (int i = 0; i < 256; i++) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		impair_packet(im, dir, NULL, buf, (size_t)n);
+	}
+}
+
+static int tun_open(const char *name)
+{
+	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%.15s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Idle clients with nothing in flight give their socket back. */
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -457,6 +508,7 @@ static void timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void usage(FILE *f)
 {
 	fputs("usage: udp_impair --listen HOST:PORT --to HOST:PORT\n"
+	      "   or: udp_impair --tun TUN_A,TUN_B (IP packets A <-> B)\n"
 	      "  [--delay-ms D] [--jitter-ms J] [--loss PCT] [--dup PCT]\n"
 	      "  [--reorder PCT] [--reorder-gap-ms G] [--rate-kbps R]\n"
 	      "  [--seed S] [--queue-bytes N] [--max-clients N]\n"
@@ -470,7 +522,7 @@ static void usage(FILE *f)
 static uint32_t pct_ppm(double pct) { return (uint32_t)(pct * 10000.0 + 0.5); }
 
 struct cli {
-	const char *listen, *to, *port_file, *pidfile;
+	const char *listen, *to, *port_file, *pidfile, *tun;
 	double delay[2], jitter, loss[2], dup, reorder, gap, timeout;
 	uint64_t seed, queue_max;
 	long rate, max_clients, idle_ms;
@@ -481,9 +533,10 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	enum { O_LISTEN = 256, O_TO, O_DELAY, O_JITTER, O_LOSS, O_DUP,
 	       O_REORDER, O_GAP, O_RATE, O_SEED, O_QUEUE, O_MAXCL, O_IDLE,
 	       O_PORTFILE, O_PIDFILE, O_TIMEOUT, O_LOSS_UP, O_LOSS_DOWN,
-	       O_DELAY_UP, O_DELAY_DOWN, O_HELP };
+	       O_DELAY_UP, O_DELAY_DOWN, O_TUN, O_HELP };
 	static const struct option lo[] = {
 		{ "listen", 1, 0, O_LISTEN }, { "to", 1, 0, O_TO },
+		{ "tun", 1, 0, O_TUN },
 		{ "delay-ms", 1, 0, O_DELAY }, { "jitter-ms", 1, 0, O_JITTER },
 		{ "loss", 1, 0, O_LOSS }, { "dup", 1, 0, O_DUP },
 		{ "reorder", 1, 0, O_REORDER }, { "reorder-gap-ms", 1, 0, O_GAP },
@@ -501,6 +554,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (o) {
 		case O_LISTEN: c->listen = optarg; break;
+		case O_TUN: c->tun = optarg; break;
 		case O_TO: c->to = optarg; break;
 		case O_DELAY: case O_DELAY_UP: case O_DELAY_DOWN:
 			bad |= tool_parse_double(optarg, 0, 600000, &v);
@@ -532,7 +586,9 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		default: bad = 1; break;
 		}
 	}
-	if (bad || optind < argc || !c->listen || !c->to) {
+	if (bad || optind < argc ||
+	    (c->tun ? c->listen || c->to || !strchr(c->tun, ',')
+		    : !c->listen || !c->to)) {
 		usage(stderr);
 		return -1;
 	}
@@ -544,7 +600,7 @@ int main(int argc, char **argv)
 	struct cli c = { .gap = 10, .seed = 1, .queue_max = 4u << 20,
 			 .max_clients = 1024, .idle_ms = 120000,
 			 .timeout = 900 };
-	struct impair im = { .lfd = -1 };
+	struct impair im = { .lfd = -1, .tun = { -1, -1 } };
 	struct sockaddr_storage lss;
 	socklen_t llen;
 	struct event *sigs[4] = { 0 };
@@ -556,8 +612,8 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
 	rc = 1;
-	if (tool_parse_hostport(c.listen, SOCK_DGRAM, &lss, &llen) != 0 ||
-	    tool_parse_hostport(c.to, SOCK_DGRAM, &im.to, &im.tolen) != 0) {
+	if (!c.tun && (tool_parse_hostport(c.listen, SOCK_DGRAM, &lss, &llen) != 0 ||
+		       tool_parse_hostport(c.to, SOCK_DGRAM, &im.to, &im.tolen) != 0)) {
 		fprintf(stderr, "udp_impair: bad --listen or --to address\n");
 		return 2;
 	}
@@ -586,6 +642,31 @@ int main(int argc, char **argv)
 		event_config_free(cfg);
 	if (!im.base)
 		return 1;
+	im.timer = evtimer_new(im.base, timer_cb, &im);
+	if (!im.timer)
+		goto out;
+	if (c.tun) {
+		char names[2][IFNAMSIZ] = { "", "" };
+		const char *comma = strchr(c.tun, ',');
+		snprintf(names[0], sizeof(names[0]), "%.*s",
+			 (int)(comma - c.tun), c.tun);
+		snprintf(names[1], sizeof(names[1]), "%.15s", comma + 1);
+		for (int i = 0; i < 2; i++) {
+			im.tun[i] = tun_open(names[i]);
+			if (im.tun[i] < 0) {
+				fprintf(stderr, "udp_impair: tun %s: %s\n",
+					names[i], strerror(errno));
+				goto out;
+			}
+			im.tev[i] = event_new(im.base, im.tun[i],
+					      EV_READ | EV_PERSIST, tun_read_cb,
+					      &im);
+			if (!im.tev[i] || event_add(im.tev[i], NULL) != 0)
+				goto out;
+		}
+		port = 0;
+		goto run;
+	}
 	im.lfd = socket(lss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			0);
 	if (im.lfd == -1)
@@ -601,12 +682,12 @@ int main(int argc, char **argv)
 	port = tool_local_port(im.lfd);
 	im.lev = event_new(im.base, im.lfd, EV_READ | EV_PERSIST,
 			   listen_read_cb, &im);
-	im.timer = evtimer_new(im.base, timer_cb, &im);
 	im.sweep = event_new(im.base, -1, EV_PERSIST, sweep_cb, &im);
-	if (!im.lev || !im.timer || !im.sweep)
+	if (!im.lev || !im.sweep)
 		goto out;
 	event_add(im.lev, NULL);
 	event_add(im.sweep, &(struct timeval){ 1, 0 });
+run:
 	for (int i = 0; i < 4; i++) {
 		sigs[i] = evsignal_new(im.base, sig_nums[i], signal_cb, &im);
 		if (sigs[i])
@@ -624,7 +705,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "udp_impair: cannot write --port-file/--pidfile\n");
 		goto out;
 	}
-	printf("listening port=%d\n", port);
+	if (c.tun)
+		printf("tun ready\n");
+	else
+		printf("listening port=%d\n", port);
 	fflush(stdout);
 	event_base_dispatch(im.base);
 	print_counters(&im, im.timed_out ? "timeout" : "final");
@@ -655,6 +739,12 @@ out:
 		event_free(im.tmo);
 	if (im.lfd >= 0)
 		close(im.lfd);
+	for (int i = 0; i < 2; i++) {
+		if (im.tev[i])
+			event_free(im.tev[i]);
+		if (im.tun[i] >= 0)
+			close(im.tun[i]);
+	}
 	event_base_free(im.base);
 	return rc;
 }
