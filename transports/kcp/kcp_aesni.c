@@ -44,14 +44,20 @@ AESNI_TARGET void kcp_aesni_cfb(const mbedtls_aes_context *ctx, uint8_t *buf,
 		/* Eight independent blocks per round keep the AES unit busy. */
 		for (; off + 128 <= len; off += 128) {
 			__m128i c[8], s[8];
+#pragma GCC unroll 8
 			for (int i = 0; i < 8; i++)
 				c[i] = _mm_loadu_si128((const __m128i *)(buf + off + 16 * i));
 			s[0] = _mm_xor_si128(fb, k[0]);
+#pragma GCC unroll 8
 			for (int i = 1; i < 8; i++)
 				s[i] = _mm_xor_si128(c[i - 1], k[0]);
-			for (int r = 1; r < nr; r++)
+			for (int r = 1; r < nr; r++) {
+				__m128i kr = k[r];
+#pragma GCC unroll 8
 				for (int i = 0; i < 8; i++)
-					s[i] = _mm_aesenc_si128(s[i], k[r]);
+					s[i] = _mm_aesenc_si128(s[i], kr);
+			}
+#pragma GCC unroll 8
 			for (int i = 0; i < 8; i++) {
 				s[i] = _mm_aesenclast_si128(s[i], k[nr]);
 				_mm_storeu_si128((__m128i *)(buf + off + 16 * i),
@@ -98,11 +104,16 @@ AESNI_TARGET void kcp_aesni_cfb_enc_many(const mbedtls_aes_context *ctx,
 				maxb = nb[j];
 		}
 		for (size_t b = 0; b < maxb; b++) {
+#pragma GCC unroll 8
 			for (unsigned j = 0; j < LANES; j++)
 				s[j] = _mm_xor_si128(fb[j], k[0]);
-			for (int r = 1; r < nr; r++)
+			for (int r = 1; r < nr; r++) {
+				__m128i kr = k[r];
+#pragma GCC unroll 8
 				for (unsigned j = 0; j < LANES; j++)
-					s[j] = _mm_aesenc_si128(s[j], k[r]);
+					s[j] = _mm_aesenc_si128(s[j], kr);
+			}
+#pragma GCC unroll 8
 			for (unsigned j = 0; j < LANES; j++) {
 				s[j] = _mm_aesenclast_si128(s[j], k[nr]);
 				if (b < nb[j]) {
