@@ -20,20 +20,27 @@ static void ref_cfb(mbedtls_aes_context *a, uint8_t *buf, size_t len,
 	mbedtls_aes_crypt_cfb128(a, mode, len, &off, iv, buf, buf);
 }
 
+/* A random key of `bits` bits scheduled into a, and a random IV. */
+static void random_key(mbedtls_aes_context *a, int bits, uint8_t iv[16])
+{
+	uint8_t key[32];
+	for (int i = 0; i < 32; i++)
+		key[i] = (uint8_t)rand();
+	for (int i = 0; i < 16; i++)
+		iv[i] = (uint8_t)rand();
+	mbedtls_aes_init(a);
+	ck_assert_int_eq(mbedtls_aes_setkey_enc(a, key, (unsigned)bits), 0);
+}
+
 START_TEST(matches_mbedtls)
 {
 	if (!kcp_aesni_usable())
 		return; /* no AES-NI: kcp_crypt uses mbedTLS itself */
 	srand(7);
 	for (int bits = 128; bits <= 256; bits += 64) {
-		uint8_t key[32], iv[16];
-		for (int i = 0; i < 32; i++)
-			key[i] = (uint8_t)rand();
-		for (int i = 0; i < 16; i++)
-			iv[i] = (uint8_t)rand();
+		uint8_t iv[16];
 		mbedtls_aes_context a;
-		mbedtls_aes_init(&a);
-		ck_assert_int_eq(mbedtls_aes_setkey_enc(&a, key, (unsigned)bits), 0);
+		random_key(&a, bits, iv);
 		for (size_t len = 0; len <= 1500; len++) {
 			uint8_t p[1500], x[1500], y[1500];
 			for (size_t i = 0; i < len; i++)
@@ -63,14 +70,9 @@ START_TEST(batch_matches_single)
 	srand(11);
 	static uint8_t x[20][1500], y[20][1500];
 	for (int bits = 128; bits <= 256; bits += 64) {
-		uint8_t key[32], iv[16];
-		for (int i = 0; i < 32; i++)
-			key[i] = (uint8_t)rand();
-		for (int i = 0; i < 16; i++)
-			iv[i] = (uint8_t)rand();
+		uint8_t iv[16];
 		mbedtls_aes_context a;
-		mbedtls_aes_init(&a);
-		ck_assert_int_eq(mbedtls_aes_setkey_enc(&a, key, (unsigned)bits), 0);
+		random_key(&a, bits, iv);
 		for (unsigned n = 1; n <= 20; n++) {
 			uint8_t *bufs[20];
 			size_t lens[20];
