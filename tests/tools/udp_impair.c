@@ -198,16 +198,26 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (int dir = 0; dir < 2; dir++) {
-		struct dir_state *d = &im->d[dir];
-		while (d->n && d->heap[0]->due <= now) {
-			struct pkt *p = heap_pop(d);
-			deliver(im, dir, p->cl, p->data, p->len);
-			if (p->cl)
-				p->cl->pending--;
-			d->queued -= p->len;
-			free(p);
+	/* Both directions in due order: a burst one way must not hold back
+	 * what is due the other way (the two directions of a link are
+	 * independent). */
+	for (;;) {
+		int dir = -1;
+		for (int i = 0; i < 2; i++) {
+			const struct dir_state *d = &im->d[i];
+			if (d->n && d->heap[0]->due <= now &&
+			    (dir < 0 || pkt_before(d->heap[0], im->d[dir].heap[0])))
+				dir = i;
 		}
+		if (dir < 0)
+			break;
+		struct dir_state *d = &im->d[dir];
+		struct pkt *p = heap_pop(d);
+		deliver(im, dir, p->cl, p->data, p->len);
+		if (p->cl)
+			p->cl->pending--;
+		d->queued -= p->len;
+		free(p);
 	}
 	arm_timer(im);
 }
