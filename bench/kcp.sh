@@ -28,6 +28,14 @@ KT=(--crypt aes --key bench --mode fast2 --sndwnd ${WND:-1024} --rcvwnd ${WND:-1
 mbps() { sed -n 's/.*MBps=\([0-9.]*\).*/\1/p'; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
+# The link model runs at real-time priority when it can (root): on a small
+# box shared by six busy processes a normal-priority relay wakes late and
+# adds a random millisecond or two to every round trip, for both tunnels.
+# RELAY_RT=0 turns that off.
+RELAY=("$BUILD/tools/udp_impair")
+if [ "${RELAY_RT:-1}" = 1 ] && command -v chrt >/dev/null && chrt -f 10 true 2>/dev/null; then
+	RELAY=(chrt -f 10 "$BUILD/tools/udp_impair")
+fi
 # clients run as "${MPRE[@]}" nettool ... --host $MHOST
 MPRE=() MHOST=127.0.0.1
 # measure NAME PORT_SRC PORT_ECHO PIDS... -> sets R_MBPS (median of REPS
@@ -58,7 +66,7 @@ measure() {
 # through udp_impair (IP mode); a source and an echo server at 10.99.N.2.
 tcp_link() {
 	local n=$1 d=$2 loss=$3 a="kb$$a$1" b="kb$$b$1"
-	start timp$n "$BUILD/tools/udp_impair" --tun "kbta$n,kbtb$n" --delay-ms "$d" \
+	start timp$n "${RELAY[@]}" --tun "kbta$n,kbtb$n" --delay-ms "$d" \
 		--loss "$loss" --seed 42 --queue-bytes 67108864 --timeout 0
 	wait_log timp$n "tun ready" 5 || return 1
 	ip netns add "$a" && NETNS+=("$a") && ip netns add "$b" && NETNS+=("$b") || return 1
@@ -88,7 +96,7 @@ for link in ${LINKS:-0:0 25:1 25:5}; do
 	# ---- ours
 	SP=$(free_port); KP=$(free_port --udp); LP=$(free_port --udp)
 	RS=$(free_port); RE=$(free_port)
-	start imp_a$n "$BUILD/tools/udp_impair" --listen "127.0.0.1:$LP" --to "127.0.0.1:$KP" \
+	start imp_a$n "${RELAY[@]}" --listen "127.0.0.1:$LP" --to "127.0.0.1:$KP" \
 		--delay-ms "$d" --loss "$loss" --seed 42 --queue-bytes 67108864 --timeout 0
 	printf 'bindAddr: 127.0.0.1\nbindPort: %s\nkcpBindPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {tcpMux: %s, kcp: %s}\n' \
 		"$SP" "$KP" "${TCPMUX:-true}" "$KOPT" >"$T/frps$n.yaml"
@@ -104,11 +112,11 @@ for link in ${LINKS:-0:0 25:1 25:5}; do
 	stop frpc$n; stop frps$n; stop imp_a$n
 	# ---- kcptun
 	KP=$(free_port --udp); LP=$(free_port --udp); CS=$(free_port); CE=$(free_port)
-	start imp_b$n "$BUILD/tools/udp_impair" --listen "127.0.0.1:$LP" --to "127.0.0.1:$KP" \
+	start imp_b$n "${RELAY[@]}" --listen "127.0.0.1:$LP" --to "127.0.0.1:$KP" \
 		--delay-ms "$d" --loss "$loss" --seed 42 --queue-bytes 67108864 --timeout 0
 	# kcptun carries one target per server: two server/client pairs.
 	KP2=$(free_port --udp); LP2=$(free_port --udp)
-	start imp_c$n "$BUILD/tools/udp_impair" --listen "127.0.0.1:$LP2" --to "127.0.0.1:$KP2" \
+	start imp_c$n "${RELAY[@]}" --listen "127.0.0.1:$LP2" --to "127.0.0.1:$KP2" \
 		--delay-ms "$d" --loss "$loss" --seed 43 --queue-bytes 67108864 --timeout 0
 	start kts$n kcptun-server -l "127.0.0.1:$KP" -t "127.0.0.1:$SRC" "${KT[@]}"
 	start ktc$n kcptun-client -l "127.0.0.1:$CS" -r "127.0.0.1:$LP" "${KT[@]}"

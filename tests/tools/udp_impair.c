@@ -39,6 +39,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 
 #include "tool_util.h"
 
@@ -643,6 +644,8 @@ int main(int argc, char **argv)
 		(void)tool_splitmix(&d->rng);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* The default 50 us timer slack would be added to every delay. */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	/* Millisecond epoll timeouts would add up to 1 ms to every delay. */
 	cfg = event_config_new();
 	if (cfg)
