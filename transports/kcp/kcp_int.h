@@ -182,6 +182,8 @@ void kcp_sess_eof(struct kcp_sess *s);
 void kcp_sess_kill(struct kcp_sess *s);
 void kcp_sess_destroy(struct kcp_sess *s);
 void kcp_sess_send_probe(struct kcp_sess *s);
+/** Packets the session's FEC decoder rebuilt (0 without FEC). */
+uint64_t kcp_sess_fec_recovered(const struct kcp_sess *s);
 
 /* kcp_lsn.c */
 int kcp_lsn_open(struct kcp_lsn *l, const struct sockaddr_storage *a,

@@ -299,11 +299,7 @@ static int k_stream_stats(struct xport_stream *xs, struct xport_stats *st)
 	st->pkts_in = s->pkts_in;
 	st->pkts_out = s->pkts_out;
 	st->retransmits = ks->retrans_segs;
-	if (s->fdec) {
-		struct fec_decoder_stats fs;
-		fec_decoder_get_stats(s->fdec, &fs);
-		st->fec_recovered = fs.recovered;
-	}
+	st->fec_recovered = kcp_sess_fec_recovered(s);
 	st->crypt_failures = s->crypt_fail;
 	st->srtt_ms = (uint32_t)(kcp_srtt(s->kcp) > 0 ? kcp_srtt(s->kcp) : 0);
 	st->rto_ms = kcp_rto(s->kcp);

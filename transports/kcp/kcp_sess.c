@@ -599,7 +599,7 @@ struct kcp_sess *kcp_sess_new(struct xport_ctx *ctx, struct kcp_lsn *lsn,
 	s->timer = evtimer_new(ctx->base, timer_cb, s);
 	s->tail = evtimer_new(ctx->base, tail_cb, s);
 	s->reaper = event_new(ctx->base, -1, 0, reaper_cb, s);
-	if (!s->timer || !s->reaper) {
+	if (!s->timer || !s->tail || !s->reaper) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -614,13 +614,18 @@ fail:
 	return NULL;
 }
 
+uint64_t kcp_sess_fec_recovered(const struct kcp_sess *s)
+{
+	struct fec_decoder_stats fs = {0};
+	if (s->fdec)
+		fec_decoder_get_stats(s->fdec, &fs);
+	return fs.recovered;
+}
+
 /* One line per session at debug level, for people tuning a link. */
 static void log_summary(struct kcp_sess *s)
 {
 	const struct kcp_stats *ks = kcp_get_stats(s->kcp);
-	struct fec_decoder_stats fs = {0};
-	if (s->fdec)
-		fec_decoder_get_stats(s->fdec, &fs);
 	kcp_host->log(XPORT_LOG_DEBUG, "kcp",
 		      "session %08x closed: bytes in %llu out %llu, datagrams "
 		      "in %llu out %llu, retransmits fast %llu early %llu rto %llu, "
@@ -633,7 +638,7 @@ static void log_summary(struct kcp_sess *s)
 		      (unsigned long long)ks->fast_retrans_segs,
 		      (unsigned long long)ks->early_retrans_segs,
 		      (unsigned long long)ks->lost_segs,
-		      (unsigned long long)fs.recovered,
+		      (unsigned long long)kcp_sess_fec_recovered(s),
 		      (unsigned long long)s->tail_fills,
 		      (unsigned long long)s->crypt_fail, (int)kcp_srtt(s->kcp),
 		      (unsigned long long)(s->sock ? s->sock->tx_dropped : 0));
