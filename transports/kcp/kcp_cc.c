@@ -181,6 +181,8 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 	/* every copy counts in flight until the segment is acknowledged:
 	 * lost copies then hold back new data for a round, and a burst of
 	 * retransmissions cannot add to a queue behind the cap's back */
+	if (s->copies)
+		b->round_retx++;
 	b->inflight += c;
 	s->charge = c;
 	if (s->copies < UINT8_MAX)
@@ -233,6 +235,8 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 		rtt = 1; /* ms clock: below one tick */
 	if (!b->round_rtt || rtt < b->round_rtt)
 		b->round_rtt = rtt;
+	if (rtt > b->round_rtt_max)
+		b->round_rtt_max = rtt;
 	/* expiry is PROBE_RTT's business (update_state) */
 	if (!b->min_rtt || rtt <= b->min_rtt) {
 		b->min_rtt = rtt;
@@ -284,11 +288,6 @@ static void check_standing_queue(struct kcp_bbr *b)
 		return;
 	}
 	b->queue_rounds++;
-	if (b->mode == BBR_STARTUP) {
-		if (b->queue_rounds >= QUEUE_ROUNDS)
-			b->full_pipe = true;
-		return;
-	}
 	if (b->queue_rounds == QUEUE_ROUNDS) {
 		b->cycle = 1; /* the 3/4 phase */
 		b->cycle_ms = b->now;
@@ -303,9 +302,27 @@ static void check_standing_queue(struct kcp_bbr *b)
 	}
 }
 
+/* STARTUP doubles the rate every round and stops when it stops paying
+ * (the bandwidth grew less than 25 % in 3 rounds, as BBR). A shallow
+ * queue overflows long before that on a long path, and the drops keep the
+ * samples low, so a round that ended with a queue (its largest RTT sample
+ * a quarter above the min RTT) and saw retransmissions, or two such rounds
+ * in a row, also mean the pipe is full. */
 static void check_full_pipe(struct kcp_bbr *b)
 {
-	if (b->full_pipe || !b->round_start || b->app_rs)
+	if (b->full_pipe || !b->round_start)
+		return;
+	if (b->min_rtt && b->round_rtt_max >
+	    b->min_rtt + (b->min_rtt / 4 > QUEUE_MIN_MS ? b->min_rtt / 4
+							: QUEUE_MIN_MS)) {
+		if (b->round_retx || ++b->startup_queue >= 2) {
+			b->full_pipe = true;
+			return;
+		}
+	} else {
+		b->startup_queue = 0;
+	}
+	if (b->app_rs)
 		return;
 	if (b->btl_bw * GAIN_UNIT >= b->full_bw * FULL_BW_GROWTH) {
 		b->full_bw = b->btl_bw;
@@ -436,7 +453,10 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		b->round_start = true;
 		b->now = now;
 		check_standing_queue(b);
+		check_full_pipe(b);
 		b->round_rtt = 0;
+		b->round_rtt_max = 0;
+		b->round_retx = 0;
 	}
 	/* rate sample: data delivered since the newest acked segment was
 	 * sent, over the longer of its send and ack phases (the ack phase
@@ -456,7 +476,6 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		    (!b->app_rs || bw >= b->btl_bw))
 			bw_update(b, bw);
 	}
-	check_full_pipe(b);
 	update_state(k, now);
 	set_rate_and_cwnd(k, acked);
 }

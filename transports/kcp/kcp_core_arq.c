@@ -81,6 +81,11 @@ static void update_ack(struct kcp *k, int32_t rtt)
 	}
 	var4 = (uint32_t)k->rttvar << 2;
 	rto = (uint32_t)k->srtt + (k->interval > var4 ? k->interval : var4);
+	/* The controller's probes raise the RTT by a quarter for a round on
+	 * purpose; on a steady path rttvar is ~0 and an RTO of srtt +
+	 * interval would resend everything in flight each time. */
+	if (k->bbr.on)
+		rto += (uint32_t)k->srtt / 4;
 	if (rto < k->rx_minrto)
 		rto = k->rx_minrto;
 	if (rto > RTO_MAX)
@@ -464,6 +469,11 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		moved = window_fill(k, cwnd_eff);
 	}
 	resent = k->resend ? k->resend : 0xffffffffu;
+	/* With the controller and FEC, a segment is skipped by the rest of
+	 * its FEC group before the parity can rebuild it: count those skips
+	 * out, so data FEC recovers is not sent again. */
+	if (k->bbr.on && k->resend && k->bbr.ds)
+		resent += k->bbr.ds + k->bbr.ps;
 
 	h.cmd = KCP_CMD_PUSH;
 	for (uint32_t i = 0; i < k->snd_buf.n; i++) {

@@ -72,6 +72,9 @@ struct kcp_bbr {
 	uint32_t full_cnt;
 	uint32_t min_rtt, min_rtt_ms; /* ms; when it was measured */
 	uint32_t round_rtt;         /* smallest RTT sample this round */
+	uint32_t round_rtt_max;     /* largest */
+	uint32_t round_retx;        /* retransmissions this round */
+	uint32_t startup_queue;     /* STARTUP rounds in a row with a queue */
 	uint32_t queue_rounds;      /* rounds in a row with a standing queue */
 	uint32_t cycle_ms, probe_rtt_done;
 	uint32_t now;               /* clock of the input being processed */
