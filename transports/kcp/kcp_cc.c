@@ -38,6 +38,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_FRAC 8          /* min_rtt / 8 */
 #define QUEUE_MIN_MS 3
 #define QUEUE_ROUNDS 2
+#define QUEUE_CUT 16          /* then the measured rate less 1/16 */
 
 static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
 				       1000, 1000, 1000, 1000};
@@ -145,6 +146,16 @@ void kcp_cc_refill(struct kcp *k, uint32_t now)
 		b->credit = cap;
 }
 
+bool kcp_cc_stalled(const struct kcp *k, uint32_t now)
+{
+	uint32_t half = (uint32_t)(k->srtt > 0 ? k->srtt : 0) / 2;
+
+	if (half < k->interval)
+		half = k->interval;
+	return k->bbr.inflight == 0 ||
+	       tdiff(now, k->bbr.delivered_ms) >= (int32_t)half;
+}
+
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
@@ -158,15 +169,17 @@ void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 	b->credit -= (int64_t)c;
 }
 
-bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s)
+bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s, bool head)
 {
 	struct kcp_bbr *b = &k->bbr;
 
 	if (b->credit <= 0)
 		return false;
-	/* a first transmission also needs room under the inflight cap;
-	 * retransmissions replace data already counted in flight */
-	return s->xmit > 0 || b->inflight == 0 ||
+	/* Everything needs room under the inflight cap, retransmissions
+	 * too (a burst of spurious RTOs on a suddenly longer queue must not
+	 * feed the queue); the oldest unacknowledged segment always may go,
+	 * so a path that lost everything still recovers. */
+	return b->inflight == 0 || head ||
 	       b->inflight + seg_charge(k, s->len) <= b->cwnd;
 }
 
@@ -237,6 +250,8 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 		b->round_rtt = rtt;
 	if (rtt > b->round_rtt_max)
 		b->round_rtt_max = rtt;
+	if (!b->q_min || rtt < b->q_min)
+		b->q_min = rtt;
 	/* expiry is PROBE_RTT's business (update_state) */
 	if (!b->min_rtt || rtt <= b->min_rtt) {
 		b->min_rtt = rtt;
@@ -268,38 +283,45 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
 	b->btl_bw = bw_max(b);
 }
 
-/* A round whose every RTT sample sat well above the propagation delay
- * means the queue did not empty once. In STARTUP that is the full pipe.
- * In PROBE_BW the pacing rate ran a little above the path's (the ms clock
- * makes the max filter err upwards by ~1 ms per sample interval): spend
- * one 3/4 phase draining. If the queue still stands after that, the
- * bandwidth the filter remembers is more than the path gives now (the
- * rate dropped, or another flow came): keep only the last rounds'
- * samples, which were taken with the link busy, so they are the rate. */
-static void check_standing_queue(struct kcp_bbr *b)
+/* A standing queue: every RTT sample over one min_rtt of time sat well
+ * above the propagation delay, so the queue did not empty once (checked
+ * per min_rtt of time, not per round, because a growing queue stretches
+ * the rounds). Outside STARTUP the pacing rate ran above the path's: the
+ * ms clock makes the max filter err upwards at low rates, the path may
+ * have slowed down, or another flow came. After QUEUE_ROUNDS such
+ * windows in a row the delivery rate measured over the last one (the link
+ * was busy all along, so it is the rate we get) minus 1/16 replaces the
+ * estimate, and DRAIN (pacing gain 1/2.885) empties the queue before
+ * PROBE_BW resumes. */
+static void check_standing_queue(struct kcp_bbr *b, uint32_t now)
 {
 	uint32_t margin = b->min_rtt / QUEUE_FRAC;
+	uint32_t span = (uint32_t)tdiff(now, b->q_ms);
+	uint64_t got = b->delivered - b->q_del;
 
 	if (margin < QUEUE_MIN_MS)
 		margin = QUEUE_MIN_MS;
-	if (b->mode == BBR_DRAIN || b->mode == BBR_PROBE_RTT || !b->min_rtt ||
-	    !b->round_rtt || b->round_rtt <= b->min_rtt + margin) {
+	if (b->mode != BBR_PROBE_BW || !b->q_min ||
+	    b->q_min <= b->min_rtt + margin) {
 		b->queue_rounds = 0;
 		return;
 	}
-	b->queue_rounds++;
-	if (b->queue_rounds == QUEUE_ROUNDS) {
-		b->cycle = 1; /* the 3/4 phase */
-		b->cycle_ms = b->now;
-	} else if (b->queue_rounds >= 2 * QUEUE_ROUNDS) {
-		for (int i = 0; i < BBR_BW_ROUNDS; i++)
-			if (b->rounds - b->bw_slot_round[i] > 2)
-				b->bw_slot_round[i] = b->rounds - BBR_BW_ROUNDS;
-		b->btl_bw = bw_max(b);
-		b->queue_rounds = 0;
-		b->cycle = 1;
-		b->cycle_ms = b->now;
+	if (++b->queue_rounds < QUEUE_ROUNDS)
+		return;
+	if (span && got) {
+		uint64_t rate = got * 1000 / span;
+
+		rate -= rate / QUEUE_CUT;
+		if (rate < b->btl_bw) {
+			b->btl_bw = rate;
+			for (int i = 0; i < BBR_BW_ROUNDS; i++)
+				if (b->bw_slot[i] > rate)
+					b->bw_slot[i] = rate;
+		}
 	}
+	/* drain what stood, down to one BDP in flight */
+	b->mode = BBR_DRAIN;
+	(void)now;
 }
 
 /* STARTUP doubles the rate every round and stops when it stops paying
@@ -451,8 +473,6 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		b->next_round = b->delivered;
 		b->rounds++;
 		b->round_start = true;
-		b->now = now;
-		check_standing_queue(b);
 		check_full_pipe(b);
 		b->round_rtt = 0;
 		b->round_rtt_max = 0;
@@ -475,6 +495,12 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		if (iv >= (b->min_rtt ? b->min_rtt : 1) &&
 		    (!b->app_rs || bw >= b->btl_bw))
 			bw_update(b, bw);
+	}
+	if (b->min_rtt && tdiff(now, b->q_ms) >= (int32_t)b->min_rtt) {
+		check_standing_queue(b, now);
+		b->q_ms = now;
+		b->q_min = 0;
+		b->q_del = b->delivered;
 	}
 	update_state(k, now);
 	set_rate_and_cwnd(k, acked);
