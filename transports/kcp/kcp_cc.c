@@ -37,6 +37,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
  * fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS rounds in a row. */
 #define QUEUE_FRAC 8          /* min_rtt / 8 */
 #define QUEUE_MIN_MS 3
+#define OVERFLOW_MIN_RETX 8   /* STARTUP: resends that can mean overflow */
 #define QUEUE_ROUNDS 2
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
 
@@ -58,6 +59,11 @@ static uint32_t seg_charge(const struct kcp *k, uint32_t len)
 static uint32_t full_charge(const struct kcp *k)
 {
 	return seg_charge(k, k->mss);
+}
+
+static uint32_t seg_charge_full(const struct kcp_bbr *b)
+{
+	return b->full_seg;
 }
 
 static uint32_t rtt_or_guess(const struct kcp_bbr *b)
@@ -105,6 +111,7 @@ void kcp_cc_reset(struct kcp *k)
 	b->ds = ds;
 	b->ps = ps;
 	b->rng = 0x9e3779b97f4a7c15ull ^ k->conv;
+	b->full_seg = full_charge(k);
 	b->cwnd = INIT_CWND_SEGS * full_charge(k);
 	b->pacing_rate = (uint64_t)b->cwnd * 1000 / INIT_RTT_MS *
 			 HIGH_GAIN / GAIN_UNIT;
@@ -194,8 +201,10 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 	/* every copy counts in flight until the segment is acknowledged:
 	 * lost copies then hold back new data for a round, and a burst of
 	 * retransmissions cannot add to a queue behind the cap's back */
-	if (s->copies)
+	if (s->copies) {
 		b->round_retx++;
+		b->q_retx++;
+	}
 	b->inflight += c;
 	s->charge = c;
 	if (s->copies < UINT8_MAX)
@@ -303,15 +312,24 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now)
 		margin = QUEUE_MIN_MS;
 	if (b->mode != BBR_PROBE_BW || !b->q_min ||
 	    b->q_min <= b->min_rtt + margin) {
+		if (b->mode == BBR_PROBE_BW)
+			b->settling = false;
 		b->queue_rounds = 0;
 		return;
 	}
 	if (++b->queue_rounds < QUEUE_ROUNDS)
 		return;
-	if (span && got) {
+	/* Right after STARTUP the queue is what STARTUP left (with the
+	 * repairs of its overflow, which keep the link busy without
+	 * delivering): drain it, the estimate stands. */
+	if (span && got && !b->settling) {
 		uint64_t rate = got * 1000 / span;
 
 		rate -= rate / QUEUE_CUT;
+		/* at most halve per step: repairs after heavy loss also keep
+		 * the link busy without delivering anything new */
+		if (rate < b->btl_bw / 2)
+			rate = b->btl_bw / 2;
 		if (rate < b->btl_bw) {
 			b->btl_bw = rate;
 			for (int i = 0; i < BBR_BW_ROUNDS; i++)
@@ -328,30 +346,35 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now)
  * (the bandwidth grew less than 25 % in 3 rounds, as BBR). A shallow
  * queue overflows long before that on a long path, and the drops keep the
  * samples low, so a round that ended with a queue (its largest RTT sample
- * a quarter above the min RTT) and saw retransmissions, or two such rounds
- * in a row, also mean the pipe is full. */
+ * a quarter above the min RTT) and resent a tenth of what it delivered,
+ * or two rounds in a row with a queue and no growth, also mean the pipe
+ * is full. */
 static void check_full_pipe(struct kcp_bbr *b)
 {
+	uint32_t margin = b->min_rtt / 4 > QUEUE_MIN_MS ? b->min_rtt / 4
+							: QUEUE_MIN_MS;
+	bool queue = b->min_rtt && b->round_rtt_max > b->min_rtt + margin;
+
 	if (b->full_pipe || !b->round_start)
 		return;
-	if (b->min_rtt && b->round_rtt_max >
-	    b->min_rtt + (b->min_rtt / 4 > QUEUE_MIN_MS ? b->min_rtt / 4
-							: QUEUE_MIN_MS)) {
-		if (b->round_retx || ++b->startup_queue >= 2) {
-			b->full_pipe = true;
-			return;
-		}
-	} else {
-		b->startup_queue = 0;
+	/* overflow: a tenth of the round resent, 8 segments at least (random
+	 * loss is mostly repaired by FEC, and below that anyway) */
+	if (queue && b->round_retx >= OVERFLOW_MIN_RETX &&
+	    (uint64_t)b->round_retx * 10 * seg_charge_full(b) >
+		    b->delivered - b->round_del) {
+		b->full_pipe = true;
+		return;
 	}
 	if (b->app_rs)
 		return;
 	if (b->btl_bw * GAIN_UNIT >= b->full_bw * FULL_BW_GROWTH) {
 		b->full_bw = b->btl_bw;
 		b->full_cnt = 0;
+		b->startup_queue = 0;
 		return;
 	}
-	if (++b->full_cnt >= FULL_BW_ROUNDS)
+	b->startup_queue = queue ? b->startup_queue + 1 : 0;
+	if (++b->full_cnt >= FULL_BW_ROUNDS || b->startup_queue >= 2)
 		b->full_pipe = true;
 }
 
@@ -389,10 +412,16 @@ static void update_state(struct kcp *k, uint32_t now)
 	struct kcp_bbr *b = &k->bbr;
 	uint32_t min_cwnd = MIN_CWND_SEGS * full_charge(k);
 
-	if (b->mode == BBR_STARTUP && b->full_pipe)
+	if (b->mode == BBR_STARTUP && b->full_pipe) {
 		b->mode = BBR_DRAIN;
-	if (b->mode == BBR_DRAIN && b->inflight <= bdp(b, GAIN_UNIT))
+		b->startup_drain = true;
+	}
+	if (b->mode == BBR_DRAIN && b->inflight <= bdp(b, GAIN_UNIT)) {
+		if (b->startup_drain)
+			b->settling = true;
+		b->startup_drain = false;
 		enter_probe_bw(b, now);
+	}
 	if (b->mode == BBR_PROBE_BW)
 		advance_cycle(k, now);
 	/* min_rtt expired: measure the empty path again */
@@ -431,9 +460,11 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 
 	if (b->btl_bw) {
 		rate = b->btl_bw * pacing_gain(b) / GAIN_UNIT;
-		/* startup never slows down on a low early sample */
-		if (b->full_pipe || rate > b->pacing_rate)
+		/* startup never slows down on a low early sample, except
+		 * that the first one replaces the guess the flow began with */
+		if (b->full_pipe || rate > b->pacing_rate || !b->rate_set)
 			b->pacing_rate = rate;
+		b->rate_set = true;
 	}
 	if (b->mode == BBR_PROBE_RTT) {
 		b->cwnd = min_cwnd;
@@ -474,6 +505,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		b->rounds++;
 		b->round_start = true;
 		check_full_pipe(b);
+		b->round_del = b->delivered;
 		b->round_rtt = 0;
 		b->round_rtt_max = 0;
 		b->round_retx = 0;
@@ -500,6 +532,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		check_standing_queue(b, now);
 		b->q_ms = now;
 		b->q_min = 0;
+		b->q_retx = 0;
 		b->q_del = b->delivered;
 	}
 	update_state(k, now);
