@@ -33,6 +33,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define INIT_RTT_MS 10        /* pacing before the first RTT sample */
 #define BURST_MS 2            /* pacing budget carried over, at most */
 #define BURST_SEGS 2          /* ... or this many full datagrams */
+#define SEND_AHEAD_SEGS 16    /* queued beyond one interval of pacing */
 /* A standing queue: every RTT sample of a round above min_rtt by this
  * fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS rounds in a row. */
 #define QUEUE_FRAC 8          /* min_rtt / 8 */
@@ -571,13 +572,23 @@ uint32_t kcp_pace_wait(const struct kcp *k, uint32_t now)
 uint32_t kcp_send_limit(const struct kcp *k)
 {
 	uint32_t lim = k->snd_wnd < k->rmt_wnd ? k->snd_wnd : k->rmt_wnd;
-	uint32_t segs;
+	uint32_t segs, unsent;
 
 	if (!k->bbr.on)
 		return lim;
-	/* twice the inflight cap in segments: enough queued for the pacer,
-	 * memory proportional to what the path holds */
-	segs = 2 * (k->bbr.cwnd / full_charge(k)) + 2 * INIT_CWND_SEGS;
+	/* What is in flight plus one interval of pacing plus a little: the
+	 * pacer never runs dry between two refills, memory follows what the
+	 * path holds, and a small message the application writes behind bulk
+	 * data waits about one interval, not a window, before it leaves. */
+	unsent = 0;
+	while (unsent < k->snd_buf.n &&
+	       ring_at(&k->snd_buf, k->snd_buf.n - 1 - unsent)->xmit == 0)
+		unsent++;
+	/* sent segments hold their slots until una passes them (a hole
+	 * waiting for its repair keeps acked ones behind it): they count */
+	segs = k->snd_buf.n - unsent +
+	       (uint32_t)(k->bbr.pacing_rate * 2 * k->interval / 1000 /
+			  full_charge(k)) + SEND_AHEAD_SEGS;
 	return segs < lim ? segs : lim;
 }
 

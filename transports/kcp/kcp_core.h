@@ -254,8 +254,9 @@ void kcp_set_wire(struct kcp *kcp, uint32_t extra, uint32_t ds, uint32_t ps);
  *  taken from the pacing budget, so later datagrams wait for them. */
 void kcp_cc_charge(struct kcp *kcp, size_t bytes, uint32_t now);
 /** Segments kcp_waitsnd() may reach before the caller stops queueing:
- *  min(snd_wnd, rmt_wnd), and with BBR also about twice the inflight cap
- *  (memory follows what the path holds, the windows are ceilings). */
+ *  min(snd_wnd, rmt_wnd), and with BBR also what is in flight plus one
+ *  interval of pacing (memory follows what the path holds, the windows
+ *  are ceilings, and data written later waits about an interval). */
 uint32_t kcp_send_limit(const struct kcp *kcp);
 /** Milliseconds until the pacer lets the next datagram go, when
  *  something is waiting for it; UINT32_MAX when nothing is. */

@@ -160,9 +160,13 @@ static uint32_t tail_ms(struct kcp_sess *s)
 
 static bool tail_exposed(struct kcp_sess *s)
 {
+	/* Data the pacer holds back completes the group soon enough: a
+	 * paced sender pauses between datagrams all the time, and filling
+	 * each pause would spend the pacing budget on copies. */
 	return s->fenc && s->ctx->opts.tail_guard &&
 	       fec_encoder_pending(s->fenc) > 0 &&
-	       kcp_waitsnd(s->kcp) > (uint32_t)s->ctx->opts.latency_dup;
+	       kcp_waitsnd(s->kcp) > (uint32_t)s->ctx->opts.latency_dup &&
+	       kcp_pace_wait(s->kcp, now32()) == UINT32_MAX;
 }
 
 static void tail_arm(struct kcp_sess *s)

@@ -1,0 +1,138 @@
+#!/bin/bash
+# Rate-limited rows (issue 7): a bottleneck link like a home uplink, modelled
+# by udp_impair in IP mode between two network namespaces over TUN devices:
+# a serializer at RATE with a 1,000-packet tail-drop queue, DELAY each way,
+# random LOSS, both directions. Through the same link, one after the other:
+# plain TCP (the kernel's congestion control, no tunnel), kcptun (fast2,
+# wnd 1024, FEC 10/3, aes: the issue's settings) and ours (frpc/frps over
+# kcp.so with our defaults: congestion bbr, FEC 10/3; crypt aes to match).
+# Bulk data flows from namespace A (the service, frpc, kcptun-server) to B
+# (the user), i.e. frpc -> frps, the direction a service's replies take.
+# Per row: goodput, share of the link rate, UDP ping p50 across the same
+# link during the transfer (outside the tunnel) and what it adds to the
+# base RTT, link bytes (IP packets entering the bottleneck A->B) per
+# goodput byte, small-message p50/p99 inside the tunnel during the transfer.
+# Needs root, /dev/net/tun, ip netns, kcptun. Noisy on a shared machine.
+#   bench/kcp_rated.sh [BUILD] [SECONDS per transfer, default 8]
+#   env: RLINKS="50:25:1 50:25:5 20:100:2" (Mbit/s:one-way ms:loss %)
+source "$(dirname "$0")/../tests/e2e/lib.sh"
+source "$ROOT/bench/lib.sh"
+SECS=${2:-8}
+command -v kcptun-client >/dev/null || fail "kcptun not installed (apt-get install kcptun)"
+KOPT="{crypt: aes, key: bench}"
+KT=(--crypt aes --key bench --mode fast2 --sndwnd 1024 --rcvwnd 1024 --datashard 10 --parityshard 3 --mtu 1350 --nocomp --quiet)
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -n 1; }
+
+RELAY=("$BUILD/tools/udp_impair")
+if command -v chrt >/dev/null && chrt -f 10 true 2>/dev/null; then
+	RELAY=(chrt -f 10 "$BUILD/tools/udp_impair")
+fi
+
+# rlink N RATE DELAY LOSS: namespaces A=kr$$aN (10.98.N.1) and B=kr$$bN
+# (10.98.N.2) joined through the bottleneck; in A a data source (5001), a
+# TCP echo (5002) and a UDP echo (5003) on all addresses.
+rlink() {
+	local n=$1 rate=$2 d=$3 loss=$4
+	A="kr$$a$n" B="kr$$b$n"
+	start rimp$n "${RELAY[@]}" --tun "krta$n,krtb$n" --delay-ms "$d" --loss "$loss" \
+		--rate "$rate" --queue 1000 --seed 42 --queue-bytes 268435456 --timeout 0
+	wait_log rimp$n "tun ready" 5 || return 1
+	ip netns add "$A" && NETNS+=("$A") && ip netns add "$B" && NETNS+=("$B") || return 1
+	ip link set "krta$n" netns "$A" && ip link set "krtb$n" netns "$B" &&
+		ip -n "$A" addr add "10.98.$n.1/24" dev "krta$n" &&
+		ip -n "$B" addr add "10.98.$n.2/24" dev "krtb$n" &&
+		ip -n "$A" link set "krta$n" up && ip -n "$B" link set "krtb$n" up &&
+		ip -n "$A" link set lo up && ip -n "$B" link set lo up || return 1
+	BYTES=$((rate / 8 * SECS))
+	start rsrc$n ip netns exec "$A" "$NT" source-server --bind 0.0.0.0 --port 5001 --bytes "$BYTES" --seed 9
+	start recho$n ip netns exec "$A" "$NT" echo-server --bind 0.0.0.0 --port 5002
+	start rudp$n ip netns exec "$A" "$NT" udp-echo --bind 0.0.0.0 --port 5003
+	wait_log rsrc$n listening 10 && wait_log recho$n listening 10 && wait_log rudp$n listening 10
+}
+
+# up_bytes N: IP bytes that entered the bottleneck A->B so far
+up_bytes() {
+	kill -USR1 "$(pid_of rimp$1)"
+	sleep 0.2
+	grep 'dir=up' "$T/rimp$1.log" | tail -n 1 | field rx_bytes
+}
+
+# run N PORT_BULK PORT_ECHO (in B, 127.0.0.1 or 10.98.N.1) -> R_* values
+run() {
+	local n=$1 pb=$2 pe=$3 host=${4:-127.0.0.1} b0 b1 out
+	local cnt=$((SECS * 1000 / 20))
+	b0=$(up_bytes "$n")
+	ip netns exec "$B" "$NT" udp-ping --host "10.98.$n.1" --port 5003 --count "$cnt" \
+		--interval-ms 20 --wait-ms 3000 >"$T/ping$n" 2>&1 &
+	local pp=$!
+	ip netns exec "$B" "$NT" rtt --host "$host" --port "$pe" --count "$cnt" --size 64 \
+		--interval-ms 20 --timeout 120 >"$T/rtt$n" 2>&1 &
+	local rp=$!
+	out=$(ip netns exec "$B" "$NT" recv --host "$host" --port "$pb" --bytes "$BYTES" --seed 9 --timeout 300) ||
+		out="MBps=0"
+	wait "$pp" "$rp" 2>/dev/null
+	b1=$(up_bytes "$n")
+	R_MBIT=$(echo "$out" | field MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
+	R_PING=$(field rtt_p50_us <"$T/ping$n")
+	R_P50=$(field p50_us <"$T/rtt$n")
+	R_P99=$(field p99_us <"$T/rtt$n")
+	R_LB=$(awk -v a="$b0" -v b="$b1" -v g="$BYTES" 'BEGIN{printf "%.2f", (b - a) / g}')
+}
+
+row() { # name tunnel rate delay
+	awk -v n="$1" -v t="$2" -v m="$R_MBIT" -v r="$3" -v d="$4" -v p="$R_PING" \
+		-v lb="$R_LB" -v p50="$R_P50" -v p99="$R_P99" 'BEGIN {
+		printf "%-16s %-7s %8.1f %6.0f%% %9.1f %9.1f %6s %9.1f %9.1f\n", n, t, m,
+			100 * m / (r / 1e6), p / 1000, p / 1000 - 2 * d, lb, p50 / 1000, p99 / 1000 }'
+}
+
+printf '%-16s %-7s %8s %7s %9s %9s %6s %9s %9s\n' link tunnel "Mbit/s" "share" "ping p50" "+queue" \
+	"lnk/gp" "msg p50" "msg p99"
+n=0
+for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
+	IFS=: read -r mb d loss <<<"$l"
+	rate=$((mb * 1000000))
+	n=$((n + 1))
+	name="${mb}M/$((2 * d))ms/${loss}%"
+	rlink "$n" "$rate" "$d" "$loss" || { echo "$name: no TUN link (root, /dev/net/tun, ip netns)"; continue; }
+	TUN=" ${TUNNELS:-tcp kcptun ours} "
+	# ---- plain TCP
+	if [[ $TUN == *" tcp "* ]]; then
+	run "$n" 5001 5002 "10.98.$n.1"
+	row "$name" tcp "$rate" "$d"
+	fi
+	# ---- kcptun: server next to the service (A), client next to the user
+	if [[ $TUN == *" kcptun "* ]]; then
+	start kts$n ip netns exec "$A" kcptun-server -l "10.98.$n.1:4000" -t 127.0.0.1:5001 "${KT[@]}"
+	start ktc$n ip netns exec "$B" kcptun-client -l 127.0.0.1:6001 -r "10.98.$n.1:4000" "${KT[@]}"
+	start kts2$n ip netns exec "$A" kcptun-server -l "10.98.$n.1:4001" -t 127.0.0.1:5002 "${KT[@]}"
+	start ktc2$n ip netns exec "$B" kcptun-client -l 127.0.0.1:6002 -r "10.98.$n.1:4001" "${KT[@]}"
+	sleep 1
+	run "$n" 6001 6002
+	row "$name" kcptun "$rate" "$d"
+	stop ktc$n; stop kts$n; stop ktc2$n; stop kts2$n
+	fi
+	# ---- ours: frps in B (the public side), frpc in A next to the service
+	if [[ $TUN == *" ours "* ]]; then
+	printf 'bindAddr: 0.0.0.0\nbindPort: 7000\nkcpBindPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {kcp: %s}\n' \
+		"$KOPT" >"$T/rfrps$n.yaml"
+	printf 'serverAddr: 10.98.%s.2\nserverPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {protocol: kcp, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: 5001, remotePort: 7001}\n  - {name: e, type: tcp, localPort: 5002, remotePort: 7002}\n' \
+		"$n" "$KOPT" >"$T/rfrpc$n.yaml"
+	start rfrps$n ip netns exec "$B" "$FRPS" -c "$T/rfrps$n.yaml" --transports-dir "$XDIR"
+	sleep 0.5
+	start rfrpc$n ip netns exec "$A" "$FRPC" -c "$T/rfrpc$n.yaml" --transports-dir "$XDIR"
+	for _ in $(seq 60); do
+		ip netns exec "$B" "$NT" wait-port --port 7002 --timeout 1 >/dev/null 2>&1 && break
+	done
+	sleep 1
+	run "$n" 7001 7002
+	row "$name" ours "$rate" "$d"
+	stop rfrpc$n; stop rfrps$n
+	fi
+	stop rsrc$n; stop recho$n; stop rudp$n; stop rimp$n
+done
+echo "link: serializer at the rate (IP packets), 1000-packet tail-drop queue, delay each way, random loss both ways"
+echo "ping p50: UDP probe across the same link during the transfer; +queue = ping p50 - base RTT"
+echo "lnk/gp: IP bytes into the A->B bottleneck per goodput byte; msg: 64-byte echo inside the tunnel during the transfer"
+echo "tcp: the kernel's $(sysctl -n net.ipv4.tcp_congestion_control), no tunnel"
+[ -z "${KEEP:-}" ] || cp -r "$T" "$KEEP"
