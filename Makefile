@@ -186,16 +186,17 @@ unit: $(FAKEPLUGIN_SO)
 # ---- end of fake transport plugins -------------------------------------------
 
 # ---- web assets and the frps dashboard -----------------------------------------
-# web/<app>/* -> $(BUILD)/gen/web_<app>.c (web/embed.sh, xxd -i), linked into
-# frps (web/frps: the dashboard) and frpc (web/frpc: the admin page).
+# web/<app>/* + web/common/* -> $(BUILD)/gen/web_<app>.c (web/embed.sh,
+# xxd -i), linked into frps (web/frps: the dashboard) and frpc (web/frpc:
+# the admin page).
 # $(BUILD)/libfrps.a = frps without main(), for the dashboard's unit tests
 # and fuzz targets (test_dash_*, fuzz_dash_*).
 WEB_APPS := $(notdir $(patsubst %/,%,$(dir $(wildcard web/*/*))))
-WEB_APPS := $(sort $(WEB_APPS))
+WEB_APPS := $(filter-out common,$(sort $(WEB_APPS)))
 define web_rules
-$(BUILD)/gen/web_$(1).c: $(wildcard web/$(1)/*) web/embed.sh
+$(BUILD)/gen/web_$(1).c: $(wildcard web/$(1)/* web/common/*) web/embed.sh
 	@mkdir -p $$(dir $$@)
-	sh web/embed.sh $(1) web/$(1) > $$@.tmp && mv $$@.tmp $$@
+	sh web/embed.sh $(1) web/$(1) web/common > $$@.tmp && mv $$@.tmp $$@
 endef
 $(foreach a,$(WEB_APPS),$(eval $(call web_rules,$(a))))
 $(BUILD)/genobj/%.o: $(BUILD)/gen/%.c
