@@ -83,15 +83,20 @@ def phase_live(args):
     look: rates are non-zero, counters only grow; then it stops and the
     rates fall to zero after the 10-s window."""
     wp, nt, rp = int(args[0]), args[1], args[2]
+    # First the earlier transfer leaves the window, so that what follows
+    # is the pings' doing.
+    wait_for("the earlier transfer's rate back to zero",
+             lambda: (lambda x: x["rateIn"] == 0 and x["rateOut"] == 0)(
+                 proxy(wp, E)), 14)
     m0, _ = scrape(wp)
     pinger = subprocess.Popen([nt, "rtt", "--host", "127.0.0.1", "--port", rp,
                                "--count", "250", "--interval-ms", "20",
                                "--timeout", "30"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        p = wait_for("a non-zero live rate on echo",
-                     lambda: (lambda x: x if x["rateIn"] > 0 and x["rateOut"] > 0
-                              else None)(proxy(wp, E)), 8)
+        wait_for("a non-zero live rate on echo, one connection",
+                 lambda: (lambda x: x["rateIn"] > 0 and x["rateOut"] > 0 and
+                          x["curConns"] == 1)(proxy(wp, E)), 8)
         c = get_json(wp, "/api/clients")["clients"][0]
         check(c["rateIn"] > 0 and c["rateOut"] > 0, "client rate %r" % c)
         si = get_json(wp, "/api/serverinfo")
