@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_doc.h"
+#include "conf_include.h"
 #include "conf_schema.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -121,9 +123,16 @@ static int check_unique_names(struct conf_ctx *c, struct name_ref *v,
 	}
 	if (!dup)
 		return 0;
+	/* Proxies may come from included files: name the first one's file
+	 * when it is not the file of the second. */
+	const char *f1 = first->key->file ? first->key->file : c->file;
+	const char *f2 = dup->key->file ? dup->key->file : c->file;
+	bool same = !strcmp(f1, f2);
+
 	return conf_fail(c, dup->key, "duplicate proxy name \"%s\" (first at "
-			 "%d:%d)", conf_esc(dup->name, esc, sizeof(esc)),
-			 first->key->line, first->key->col);
+			 "%s%s%d:%d)", conf_esc(dup->name, esc, sizeof(esc)),
+			 same ? "" : f1, same ? "" : ":", first->key->line,
+			 first->key->col);
 }
 
 static void free_proxies(void *base)
@@ -407,13 +416,16 @@ static int load(const char *path, const struct conf_schema *s, void *base,
 {
 	struct conf_ctx c = {.file = path, .err = err, .errlen = errlen,
 			     .scope = ""};
+	struct conf_files files = {0};
 	struct conf_node *root = NULL;
 	int rc;
 
-	rc = conf_yaml_load(path, &root, err, errlen);
+	rc = conf_doc_load(path, &root, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (conf_set_str(path_field, path) < 0)
+	if (s == &frpc_schema && (rc = conf_include_apply(&c, root, &files)))
+		; /* reported */
+	else if (conf_set_str(path_field, path) < 0)
 		rc = conf_fail_oom(&c);
 	else if (root && root->kind != CONF_NODE_MAP)
 		rc = conf_fail(&c, root, "expected a map of settings at the "
@@ -421,6 +433,7 @@ static int load(const char *path, const struct conf_schema *s, void *base,
 	else
 		rc = conf_schema_apply(&c, s, root, base, seen);
 	conf_node_free(root);
+	conf_files_free(&files);
 	return rc;
 }
 
