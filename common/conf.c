@@ -282,7 +282,8 @@ static int parse_allow_ports(struct conf_ctx *c, const struct conf_node *seq,
 #define LOG_ROWS(st) \
 	ROW_STR("log.to", st, log.to, "console", NULL), \
 	ROW_ENUM("log.level", st, log.level, "info", log_levels), \
-	ROW_INT("log.maxDays", st, log.max_days, "3", 0, 36500)
+	ROW_INT("log.maxDays", st, log.max_days, "3", 0, 36500), \
+	ROW_BOOL("log.disablePrintColor", st, log.disable_print_color, "false")
 #define WEB_ROWS(st) \
 	ROW_STR("webServer.addr", st, web.addr, "127.0.0.1", NULL), \
 	ROW_INT("webServer.port", st, web.port, "0", 0, 65535), \

@@ -34,6 +34,8 @@ struct conf_log {
 	char *to;  /**< "console" (default) or a file path */
 	int level; /**< XPORT_LOG_* (default info) */
 	int max_days; /**< accepted for frp compatibility (default 3) */
+	bool disable_print_color; /**< accepted for frp compatibility: we
+				       never colour the log (default false) */
 };
 
 struct conf_web {

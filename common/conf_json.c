@@ -187,10 +187,25 @@ int conf_json_parse(const char *name, const char *buf, size_t len,
 	json_t *v;
 	int rc;
 
+	size_t blank = 0;
+
+	while (blank < len && buf[blank] && strchr(" \t\r\n", buf[blank]))
+		blank++;
+	if (blank == len) {
+		snprintf(err, errlen, "%s:1:1: the file is empty (a JSON "
+			 "configuration is an object, at least {})", name);
+		return -EINVAL;
+	}
 	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!v) {
-		snprintf(err, errlen, "%s:%d:%d: %s", name, je.line < 1 ? 1 : je.line,
-			 je.column < 1 ? 1 : je.column, je.text);
+		/* jansson names its own flag here; say what is wrong. */
+		bool nul = strstr(je.text, "JSON_ALLOW_NUL") != NULL;
+
+		snprintf(err, errlen, "%s:%d:%d: %s", name,
+			 je.line < 1 ? 1 : je.line,
+			 je.column < 1 ? 1 : je.column,
+			 nul ? "a value must not contain a NUL character"
+			     : je.text);
 		return -EINVAL;
 	}
 	rc = build(&w, v, root);
