@@ -362,6 +362,42 @@ int conf_set_str(char **field, const char *value)
 	return 0;
 }
 
+int conf_frpc_add_proxy(struct frpc_conf *c, const struct conf_proxy *p,
+			char *err, size_t errlen)
+{
+	struct conf_proxy *v, *q;
+
+	if (!p->name || !*p->name) {
+		snprintf(err, errlen, "a proxy name is required");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->n_proxies; i++)
+		if (!strcmp(c->proxies[i].name, p->name)) {
+			snprintf(err, errlen, "duplicate proxy name \"%s\"",
+				 p->name);
+			return -EINVAL;
+		}
+	if (strcmp(p->type_name, "tcp") && strcmp(p->type_name, "udp")) {
+		snprintf(err, errlen, "proxy type \"%s\" is not one of tcp, udp",
+			 p->type_name);
+		return -EINVAL;
+	}
+	v = realloc(c->proxies, (c->n_proxies + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->proxies = v;
+	q = &v[c->n_proxies];
+	*q = *p;
+	q->type = strcmp(p->type_name, "udp") ? CONF_PROXY_TCP : CONF_PROXY_UDP;
+	q->name = strdup(p->name);
+	q->type_name = strdup(p->type_name);
+	q->local_ip = strdup(p->local_ip ? p->local_ip : "127.0.0.1");
+	c->n_proxies++; /* counted first so conf_frpc_free frees a partial one */
+	if (!q->name || !q->type_name || !q->local_ip)
+		return -ENOMEM;
+	return 0;
+}
+
 struct frpc_conf *conf_frpc_defaults(void)
 {
 	struct frpc_conf *c = calloc(1, sizeof(*c));

@@ -128,6 +128,12 @@ void conf_frps_free(struct frps_conf *c);
 const struct conf_xport_opts *conf_xport_find(const struct conf_xport_opts *v,
 					      size_t n, const char *protocol);
 
+/** Append a proxy built outside a file (frpc's `tcp`/`udp` quick
+ *  commands): p's strings are copied; type follows type_name. 0, -EINVAL
+ *  (err "what is wrong") or -ENOMEM. */
+int conf_frpc_add_proxy(struct frpc_conf *c, const struct conf_proxy *p,
+			char *err, size_t errlen);
+
 /** Replace a string field (for command-line overrides). 0/-ENOMEM. */
 int conf_set_str(char **field, const char *value);
 
