@@ -201,11 +201,25 @@ int conf_json_parse(const char *name, const char *buf, size_t len,
 		/* jansson names its own flag here; say what is wrong. */
 		bool nul = strstr(je.text, "JSON_ALLOW_NUL") != NULL;
 
+		char text[2 * JSON_ERROR_TEXT_LENGTH];
+		size_t o = 0;
+
+		/* jansson quotes the input near the error as is: keep the
+		 * message on one line. */
+		for (const char *c = je.text; *c && o + 3 < sizeof(text); c++) {
+			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+				text[o++] = '\\';
+				text[o++] = *c == '\n' ? 'n' : *c == '\t' ? 't' : '?';
+			} else {
+				text[o++] = *c;
+			}
+		}
+		text[o] = '\0';
 		snprintf(err, errlen, "%s:%d:%d: %s", name,
 			 je.line < 1 ? 1 : je.line,
 			 je.column < 1 ? 1 : je.column,
 			 nul ? "a value must not contain a NUL character"
-			     : je.text);
+			     : text);
 		return -EINVAL;
 	}
 	rc = build(&w, v, root);
