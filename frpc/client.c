@@ -249,6 +249,7 @@ void frpc_free(struct frpc *c)
 {
 	if (!c)
 		return;
+	c->shutting_down = true;
 	frpc_admin_free(c);
 	frpc_switch_free(c);
 	if (c->next) {
@@ -263,6 +264,7 @@ void frpc_free(struct frpc *c)
 	}
 	while (!TAILQ_EMPTY(&c->tracked))
 		TAILQ_FIRST(&c->tracked)->kill(TAILQ_FIRST(&c->tracked));
+	frpc_link_destroy_lingering(c);
 	if (c->retry_ev)
 		event_free(c->retry_ev);
 	for (size_t i = 0; i < c->n_proxies; i++)

@@ -88,6 +88,8 @@ struct frpc_link {
 	struct ctl *ctl;
 	struct event *tick;       /* 1 s: login timeout, pings, liveness */
 	struct event *drain_ev;   /* drainTimeout of a draining link */
+	struct event *linger_ev;  /* last streams finishing, refs == 0 */
+	uint64_t linger_since_ms;
 	char peer[64];            /* server address as connected */
 	uint64_t started_ms;
 	int64_t since;            /* unix time of login */
@@ -118,6 +120,7 @@ struct frpc {
 	int backoff_ms;
 	bool ever_logged_in;
 	int exit_code;                    /**< set before loopexit on fatal */
+	bool shutting_down;               /**< frpc_free under way */
 	char run_id[64];                  /**< from LoginResp; kept across
 					       reconnects and switches */
 	struct frpc_proxy **proxies;
@@ -180,6 +183,10 @@ void frpc_link_close(struct frpc_link *l);
 /** Stop taking new work, keep relaying what is live (bounded by
  *  drainTimeout); freed with its last connection. */
 void frpc_link_retire(struct frpc_link *l);
+/** List l among the draining links (its control is already gone). */
+void frpc_link_mark_draining(struct frpc_link *l);
+/** Free links whose last streams are still finishing (shutdown). */
+void frpc_link_destroy_lingering(struct frpc *c);
 /** Register one proxy / close one proxy on a logged-in link. */
 void frpc_link_send_new_proxy(struct frpc_link *l, struct frpc_proxy *p);
 void frpc_link_send_close_proxy(struct frpc_link *l, struct frpc_proxy *p);

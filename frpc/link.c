@@ -28,6 +28,7 @@
 #include "version.h"
 
 #define LOGIN_TIMEOUT_MS 10000
+#define LINGER_MAX_MS 30000
 
 struct frpc_open {
 	struct frpc_link *l;
@@ -38,9 +39,11 @@ struct frpc_open {
 	struct event *ev;
 };
 
-static void link_release(struct frpc_link *l)
+static void link_destroy(struct frpc_link *l)
 {
 	struct frpc *c = l->c;
+	if (l->linger_ev)
+		event_free(l->linger_ev);
 	if (l->state == FRPC_LINK_DRAINING) {
 		TAILQ_REMOVE(&c->draining, l, dlink);
 		LOG_I("frpc", "old link over %s to %s drained, closed",
@@ -52,9 +55,51 @@ static void link_release(struct frpc_link *l)
 		event_free(l->drain_ev);
 	if (l->mux)
 		mux_session_free(l->mux);
-	chan_close(l->carrier, XPORT_CLOSE_ABORT);
+	chan_close(l->carrier, l->state == FRPC_LINK_DRAINING ? XPORT_CLOSE_FLUSH
+							       : XPORT_CLOSE_ABORT);
 	frpc_xport_unref(l->xp);
 	free(l);
+}
+
+/* A draining link's last user closed its stream with a flush: the bytes and
+ * the FIN still have to cross the mux. Free the link once every stream has
+ * finished (or after LINGER_MAX_MS). */
+static bool link_must_linger(struct frpc_link *l)
+{
+	return l->state == FRPC_LINK_DRAINING && !l->c->shutting_down &&
+	       l->mux && mux_session_alive(l->mux) && mux_stream_count(l->mux) > 0 &&
+	       util_now_ms() - l->linger_since_ms < LINGER_MAX_MS;
+}
+
+static void linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct frpc_link *l = arg;
+	if (!link_must_linger(l))
+		link_destroy(l);
+}
+
+static void link_release(struct frpc_link *l)
+{
+	l->linger_since_ms = util_now_ms();
+	if (link_must_linger(l) &&
+	    (l->linger_ev = event_new(l->c->base, -1, EV_PERSIST, linger_cb, l))) {
+		struct timeval tv = {0, 100000};
+		event_add(l->linger_ev, &tv);
+		return;
+	}
+	link_destroy(l);
+}
+
+void frpc_link_destroy_lingering(struct frpc *c)
+{
+	struct frpc_link *l, *next;
+	for (l = TAILQ_FIRST(&c->draining); l; l = next) {
+		next = TAILQ_NEXT(l, dlink);
+		if (l->refs == 0)
+			link_destroy(l);
+	}
 }
 
 void frpc_link_ref(struct frpc_link *l) { l->refs++; }
@@ -117,13 +162,11 @@ static void drain_timeout(evutil_socket_t fd, short what, void *arg)
 	frpc_link_unref(l);
 }
 
-void frpc_link_retire(struct frpc_link *l)
+void frpc_link_mark_draining(struct frpc_link *l)
 {
 	struct frpc *c = l->c;
 	if (l->state == FRPC_LINK_DRAINING)
 		return;
-	if (!l->lost)
-		link_stop_control(l);
 	l->state = FRPC_LINK_DRAINING;
 	TAILQ_INSERT_TAIL(&c->draining, l, dlink);
 	LOG_I("frpc", "old link over %s to %s stops taking new work; %d "
@@ -134,6 +177,15 @@ void frpc_link_retire(struct frpc_link *l)
 		struct timeval tv = {c->cfg->drain_timeout, 0};
 		evtimer_add(l->drain_ev, &tv);
 	}
+}
+
+void frpc_link_retire(struct frpc_link *l)
+{
+	if (l->state == FRPC_LINK_DRAINING)
+		return;
+	if (!l->lost)
+		link_stop_control(l);
+	frpc_link_mark_draining(l);
 	frpc_link_unref(l); /* the control's reference */
 }
 

@@ -218,12 +218,14 @@ int frpc_reload(struct frpc *c, frpc_switch_cb cb, void *arg, bool *switching,
 	conf_frpc_free(old);
 	if (!has_fallback_now(c))
 		c->fallback_active = false;
-	/* A file that still names the protocol we fell back from does not
-	 * undo the fallback; the retry timer moves back when it can. */
+	/* The file's transport.protocol becomes current (a switch made by the
+	 * API lasts until the next reload). A file that still names the
+	 * protocol we fell back from does not undo the fallback: the retry
+	 * timer moves back when it can. */
 	const char *want = c->cfg->protocol;
 	if (!proto_changed && c->fallback_active)
 		want = c->protocol;
-	if (!proto_changed && !cur_rebuilt)
+	if (strcmp(want, c->protocol) == 0 && !cur_rebuilt)
 		return 0;
 	char serr[160];
 	rc = frpc_switch(c, want, cb, arg, serr, sizeof(serr));

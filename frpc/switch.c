@@ -165,8 +165,16 @@ void frpc_link_lost(struct frpc *c, struct frpc_link *l, bool logged_in,
 	c->link = NULL;
 	if (!why)
 		return; /* closed on purpose (shutdown) */
-	if (c->next)
-		return; /* a switch under way becomes the link when it logs in */
+	/* Connections relaying on the lost link go on while they can. */
+	if (l && (l->nwork > 0 || c->next))
+		frpc_link_mark_draining(l);
+	if (c->next) {
+		/* frps closed our old control when the new link logged in,
+		 * before we read its answer: the switch goes on. */
+		LOG_D("frpc", "old link's control ended during the switch: %s",
+		      why);
+		return;
+	}
 	bool on_configured = strcmp(c->protocol, c->cfg->protocol) == 0;
 	if (l && !logged_in && on_configured && has_fallback(c)) {
 		LOG_W("frpc", "login over %s failed (%s); falling back to %s, "
