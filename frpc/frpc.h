@@ -109,6 +109,7 @@ struct frpc {
 	struct frpc_xport *xp[FRPC_MAX_XPORTS]; /**< one per loaded transport */
 	size_t nxp;
 	char protocol[32];                /**< the transport links use now */
+	char was_proto[32];               /**< transport of the last lost link */
 	struct frpc_link *link;           /**< current link to frps, or NULL */
 	struct frpc_link *next;           /**< a switch under way, or NULL */
 	struct frpc_link_list draining;   /**< old links with live work */

@@ -138,7 +138,10 @@ void frpc_link_online(struct frpc *c, struct frpc_link *l)
 		      l->xp->ops->name, l->peer, old->xp->ops->name, old->peer);
 		frpc_link_retire(old);
 	} else {
-		LOG_I("frpc", "link now over %s to %s", l->xp->ops->name, l->peer);
+		/* The old control already ended (frps closes it when the new
+		 * link logs in, and that may arrive first). */
+		LOG_I("frpc", "switched link: now over %s to %s (was %s)",
+		      l->xp->ops->name, l->peer, c->was_proto);
 	}
 	if (c->fallback_active && strcmp(c->protocol, c->cfg->protocol) == 0) {
 		c->fallback_active = false;
@@ -168,6 +171,9 @@ void frpc_link_lost(struct frpc *c, struct frpc_link *l, bool logged_in,
 	/* Connections relaying on the lost link go on while they can. */
 	if (l && (l->nwork > 0 || c->next))
 		frpc_link_mark_draining(l);
+	if (l)
+		snprintf(c->was_proto, sizeof(c->was_proto), "%s",
+			 l->xp->ops->name);
 	if (c->next) {
 		/* frps closed our old control when the new link logged in,
 		 * before we read its answer: the switch goes on. */
