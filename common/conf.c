@@ -352,6 +352,7 @@ static const struct conf_row frps_rows[] = {
 	ROW_BOOL("enablePrometheus", S, enable_prometheus, "false"),
 	LOG_ROWS(S),
 	WEB_ROWS(S),
+	ROW_STR("webServer.statsFile", S, stats_file, "", NULL),
 };
 #undef S
 static const struct conf_schema frps_schema = {

@@ -119,6 +119,8 @@ struct frps_conf {
 	size_t n_xport;
 	struct conf_log log;
 	struct conf_web web;      /**< dashboard */
+	char *stats_file;         /**< webServer.statsFile; "" = next to the
+				       config file (see frps/statsfile.h) */
 };
 
 /** Parse path into a new config. On error *out is untouched. */
