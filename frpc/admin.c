@@ -39,7 +39,7 @@ struct frpc_admin {
 	struct httpd *h;
 	struct event *stop_ev;
 	struct pending *pend;
-	struct httpd_route routes[8];
+	struct httpd_route routes[10];
 };
 
 static const char *const status_names[] = {
@@ -372,8 +372,12 @@ int frpc_admin_new(struct frpc *c, char *err, size_t errlen)
 		{EVHTTP_REQ_GET | EVHTTP_REQ_PUT, "/api/config", on_config, c, 0},
 		{EVHTTP_REQ_GET | EVHTTP_REQ_PUT, "/api/transport", on_transport,
 		 a, 0},
+		/* the page (admin_page.c) */
+		{EVHTTP_REQ_GET, "/", frpc_admin_page, c, 0},
+		{EVHTTP_REQ_GET, "/static/", frpc_admin_page, c, 0},
 	};
 	size_t n = sizeof(r) / sizeof(r[0]);
+	_Static_assert(sizeof(r) <= sizeof(a->routes), "routes[] too small");
 	memcpy(a->routes, r, sizeof(r));
 	a->stop_ev = evtimer_new(c->base, stop_cb, c);
 	struct httpd_conf hc = {
