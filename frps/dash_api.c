@@ -214,6 +214,8 @@ static json_t *link_json(const struct frps_link_view *l)
 	json_t *o = json_pack("{s:s, s:s, s:I, s:b}", "transport", l->transport,
 			      "addr", l->addr, "since", (json_int_t)l->since,
 			      "draining", l->draining);
+	if (o && l->streams >= 0)
+		json_object_set_new(o, "streams", json_integer(l->streams));
 	if (!o || !l->has_stats)
 		return o;
 	const struct xport_stats *x = &l->xs;
