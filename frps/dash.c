@@ -100,6 +100,7 @@ static void build_routes(struct frps_dash *d)
 	add_route(d, GET, "/api/proxy/", frps_api_proxy, false);
 	add_route(d, EVHTTP_REQ_DELETE, "/api/proxies", frps_api_proxies_delete,
 		  false);
+	add_route(d, GET, "/api/proxies/", frps_api_proxy_by_name, false);
 	add_route(d, GET, "/api/traffic/", frps_api_traffic, false);
 	add_route(d, GET, "/api/clients", frps_api_clients, false);
 	add_route(d, GET, "/api/clients/", frps_api_client, false);

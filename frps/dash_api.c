@@ -173,6 +173,18 @@ void frps_api_proxy(struct evhttp_request *req, const char *rest, void *arg)
 	reply(req, arr ? json_pack("{s:o}", "proxies", arr) : NULL);
 }
 
+void frps_api_proxy_by_name(struct evhttp_request *req, const char *rest,
+			    void *arg)
+{
+	struct frps *s = arg;
+	const struct frps_proxy_stats *p = frps_stats_proxy_find(s->stats, rest);
+	if (!p) {
+		httpd_reply_error(req, 404, "no proxy info found");
+		return;
+	}
+	reply(req, proxy_json(p, false));
+}
+
 void frps_api_proxies_delete(struct evhttp_request *req, const char *rest,
 			     void *arg)
 {

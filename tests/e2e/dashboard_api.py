@@ -30,6 +30,7 @@ def phase_transfer(args):
     check(p["conf"]["remotePort"] > 0 and p["curConns"] == 0, "proxy %r" % p)
     for k in ("lastStartTime", "lastCloseTime", "clientID", "user"):
         check(k in p, "proxy has no " + k)
+    check(get_json(wp, "/api/proxies/" + U)["name"] == U, "/api/proxies/{name}")
     lst = get_json(wp, "/api/proxy/tcp")["proxies"]
     check([x["name"] for x in lst] == [E], "tcp list %r" % lst)
     check(lst[0]["clientVersion"] == "0.54.0", "clientVersion in the list")
@@ -136,7 +137,7 @@ def phase_errors(args):
               "401 without WWW-Authenticate")
     st, _, _ = request(wp, "/healthz", auth=None)
     check(st == 200, "/healthz without auth: %d" % st)
-    for path in ("/api/proxy/tcp/nope", "/api/traffic/nope",
+    for path in ("/api/proxy/tcp/nope", "/api/traffic/nope", "/api/proxies/nope",
                  "/api/proxy/udp/" + E, "/api/clients/nope", "/nope",
                  "/static/nope.js"):
         st, _, body = request(wp, path)
