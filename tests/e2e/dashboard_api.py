@@ -153,7 +153,27 @@ def phase_errors(args):
     check(st == 200 and "javascript" in hdr["content-type"], "app.js")
 
 
-PHASES = {"transfer": phase_transfer, "live": phase_live, "errors": phase_errors}
+def phase_offline(args):
+    """The client left: its entry stays, offline, without a link; its
+    proxies stay listed offline with their counts."""
+    wp, n = int(args[0]), int(args[1])
+    c = wait_for("the client offline", lambda: (lambda c: c if not c["online"] else None)(
+        get_json(wp, "/api/clients")["clients"][0]))
+    check(c["link"] is None and c["disconnectedAt"] >= c["lastConnectedAt"] > 0,
+          "offline client %r" % c)
+    check(c["proxies"] == [] and c["trafficIn"] >= n, "offline client %r" % c)
+    p = proxy(wp, E)
+    check(p["status"] == "offline" and p["conf"] is None and p["lastCloseTime"] != "",
+          "offline proxy %r" % p)
+    si = get_json(wp, "/api/serverinfo")
+    check(si["clientCounts"] == 0 and si["proxyTypeCount"] == {}, "serverinfo %r" % si)
+    m, _ = scrape(wp)
+    check(m[("frp_server_client_counts", ())] == 0, "metric client counts")
+    check(not any(k[0].startswith("frps_link_") for k in m), "link metrics of a gone client")
+
+
+PHASES = {"transfer": phase_transfer, "live": phase_live, "errors": phase_errors,
+          "offline": phase_offline}
 
 if __name__ == "__main__":
     import sys

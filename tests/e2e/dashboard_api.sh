@@ -30,5 +30,6 @@ $PY transfer "$WP" "$N" || fail "API after a known transfer"
 $PY live "$WP" "$NT" "$RP" || fail "live rates / monotonic counters"
 $PY errors "$WP" || fail "auth and error answers"
 stop frpc
+$PY offline "$WP" "$N" || fail "after the client left"
 stop frps || fail "frps did not exit cleanly"
 log "ok"
