@@ -162,6 +162,9 @@ static void load_stats(struct frps_dash *d)
 int frps_dash_start(struct frps *s, char *err, size_t errlen)
 {
 	const struct frps_conf *cfg = s->cfg;
+	if (!cfg->web.port && cfg->stats_file && *cfg->stats_file)
+		LOG_W("frps", "webServer.statsFile is set but webServer.port is "
+			      "0: traffic counters are not kept");
 	if (!cfg->web.port && !cfg->enable_prometheus)
 		return 0;
 	struct frps_dash *d = calloc(1, sizeof(*d));
