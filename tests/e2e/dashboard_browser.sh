@@ -26,7 +26,8 @@ write_frps "$T/frps.yaml" "$SP" "kcpBindPort: $SP" \
 write_frpc "$T/frpc.yaml" "$SP" "webServer: {port: $FWP, user: admin, password: pw}" \
 	"transport: {protocol: tcp}" "proxies:" \
 	"  - {name: web, type: tcp, localPort: $EP, remotePort: $RP}" \
-	"  - {name: dns, type: udp, localPort: $UP, remotePort: $URP}"
+	"  - {name: dns, type: udp, localPort: $UP, remotePort: $URP}" \
+	"  - {name: '<img src=x onerror=window.__xss=1>', type: tcp, localPort: $EP}"
 start frps "$FRPS" -c "$T/frps.yaml" --transports-dir "$XDIR"
 wait_port "$WP" || fail "dashboard did not listen"
 start frpc "$FRPC" -c "$T/frpc.yaml" --transports-dir "$XDIR"
