@@ -15,8 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* frp's other quick commands: recognised so that they get a clear error
+ * rather than a usage line. */
+static const char *const unsupported[] = {"http", "https", "tcpmux", "stcp",
+					  "sudp", "xtcp", NULL};
+
 bool frpc_quick_cmd(const char *word)
 {
+	for (int i = 0; unsupported[i]; i++)
+		if (!strcmp(word, unsupported[i]))
+			return true;
 	return !strcmp(word, "tcp") || !strcmp(word, "udp");
 }
 
@@ -82,6 +90,12 @@ int frpc_quick_parse(int argc, char **argv, struct frpc_conf **out,
 	long v;
 	int ch, rc = 0;
 
+	if (strcmp(cmd, "tcp") && strcmp(cmd, "udp")) {
+		snprintf(err, errlen, "frpc %s: only the tcp and udp quick "
+			 "commands are supported", cmd);
+		conf_frpc_free(c);
+		return -EINVAL;
+	}
 	if (!c || conf_set_str(&c->server_addr, "127.0.0.1") < 0) {
 		conf_frpc_free(c);
 		snprintf(err, errlen, "out of memory");

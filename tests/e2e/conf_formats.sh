@@ -94,6 +94,10 @@ stop qtcp || true
 stop qudp || true
 "$FRPC" tcp -n x >"$T/q.out" 2>&1 && fail "frpc tcp without -l succeeded"
 grep -q "local-port (-l) is required" "$T/q.out" || fail "frpc tcp -n x: $(cat "$T/q.out")"
+"$FRPC" http -n x -l 80 >"$T/q.out" 2>&1 && fail "frpc http succeeded"
+grep -q "only the tcp and udp quick commands are supported" "$T/q.out" || fail "frpc http: $(cat "$T/q.out")"
+"$FRPC" tcp -n x -l 1 --bandwidth-limit 1MB >"$T/q.out" 2>&1 && fail "frpc tcp --bandwidth-limit succeeded"
+grep -q "unsupported flag --bandwidth-limit" "$T/q.out" || fail "frpc tcp --bandwidth-limit: $(cat "$T/q.out")"
 
 PEER="$ROOT/../shared/peers/frp-0.54"
 if [ ! -x "$PEER/frpc" ]; then
