@@ -103,8 +103,15 @@ static int include_pattern(struct conf_ctx *c, const struct conf_node *pat,
 				 pat->kind == CONF_NODE_SCALAR
 					 ? "an unquoted value"
 					 : conf_node_kind_name(pat));
-	if (pat->text[0] == '/' ? !(full = strdup(pat->text))
-				: asprintf(&full, "%s/%s", dir, pat->text) == -1)
+	/* Keep the names in messages short: "./confd/a.toml" next to a file
+	 * in the working directory is "confd/a.toml". */
+	const char *rel = pat->text;
+
+	while (rel[0] == '.' && rel[1] == '/')
+		rel += 2;
+	if (pat->text[0] == '/' || !strcmp(dir, ".")
+		    ? !(full = strdup(pat->text[0] == '/' ? pat->text : rel))
+		    : asprintf(&full, "%s/%s", dir, rel) == -1)
 		return conf_fail_oom(c);
 	grc = glob(full, GLOB_ERR, NULL, &g);
 	if (grc == GLOB_NOMATCH) {
