@@ -184,3 +184,43 @@ $(BUILD)/fakeplugins/%.so: $(BUILD)/pobj/tests/fakeplugins/%.o
 	$(CC) $(LDFLAGS_ALL) -shared -Wl,--no-undefined -o $@ $< $(PKG_LIBS_CORE)
 unit: $(FAKEPLUGIN_SO)
 # ---- end of fake transport plugins -------------------------------------------
+
+# ---- web assets and the frps dashboard -----------------------------------------
+# web/<app>/* + web/common/* -> $(BUILD)/gen/web_<app>.c (web/embed.sh,
+# xxd -i), linked into frps (web/frps: the dashboard) and frpc (web/frpc:
+# the admin page).
+# $(BUILD)/libfrps.a = frps without main(), for the dashboard's unit tests
+# and fuzz targets (test_dash_*, fuzz_dash_*).
+WEB_APPS := $(notdir $(patsubst %/,%,$(dir $(wildcard web/*/*))))
+WEB_APPS := $(filter-out common,$(sort $(WEB_APPS)))
+define web_rules
+$(BUILD)/gen/web_$(1).c: $(wildcard web/$(1)/* web/common/*) web/embed.sh
+	@mkdir -p $$(dir $$@)
+	sh web/embed.sh $(1) web/$(1) web/common > $$@.tmp && mv $$@.tmp $$@
+endef
+$(foreach a,$(WEB_APPS),$(eval $(call web_rules,$(a))))
+$(BUILD)/genobj/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-overlength-strings -c $< -o $@
+ifneq ($(filter frps,$(WEB_APPS)),)
+$(BUILD)/frps: $(BUILD)/genobj/web_frps.o
+endif
+ifneq ($(filter frpc,$(WEB_APPS)),)
+$(BUILD)/frpc: $(BUILD)/genobj/web_frpc.o
+endif
+FRPS_LIB := $(BUILD)/libfrps.a
+$(FRPS_LIB): $(call obj,$(filter-out frps/main.c,$(FRPS_SRC))) \
+		$(if $(filter frps,$(WEB_APPS)),$(BUILD)/genobj/web_frps.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/obj/tests/unit/test_dash_%.o $(BUILD)/obj/tests/fuzz/fuzz_dash_%.o: \
+	CFLAGS += -Ifrps
+$(BUILD)/tests/test_dash_%: $(BUILD)/obj/tests/unit/test_dash_%.o $(FRPS_LIB) $(TEST_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $< \
+		-Wl,--start-group $(FRPS_LIB) $(TEST_LINK) -Wl,--end-group $(TEST_LIBS)
+$(BUILD)/fuzz/fuzz_dash_%: $(BUILD)/obj/tests/fuzz/fuzz_dash_%.o $(FRPS_LIB) $(COMMON_LIB) $(XPORT_LIBS_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(FRPS_LIB) $(COMMON_LIB) \
+		$(XPORT_LIBS_A) -Wl,--end-group $(CORE_LIBS) $(ALL_XPORT_EXTRA) -lpthread
+# ---- end of web assets and the frps dashboard ----------------------------------
