@@ -468,6 +468,78 @@ START_TEST(frp_example_files)
 }
 END_TEST
 
+/* The keys of frp's longer frpc.toml that we do not support, one by one, in
+ * frp's own spelling: each is an error naming the key (or the value), at its
+ * line:col, never skipped. Global keys go after a line of ours; proxy keys
+ * into frp's "ssh" proxy. */
+START_TEST(frp_unsupported_keys_named)
+{
+	static const struct {
+		const char *line, *want;
+	} global[] = {
+		{"webServer.pprofEnable = false",
+		 "2:11: unknown key \"webServer.pprofEnable\""},
+		{"transport.connectServerLocalIP = \"0.0.0.0\"",
+		 "2:11: unknown key \"transport.connectServerLocalIP\""},
+		{"transport.dialServerKeepalive = 7200",
+		 "2:11: unknown key \"transport.dialServerKeepalive\""},
+		{"transport.proxyURL = \"http://user:passwd@192.168.1.128:8080\"",
+		 "2:11: unknown key \"transport.proxyURL\""},
+		{"auth.additionalScopes = [\"HeartBeats\", \"NewWorkConns\"]",
+		 "2:6: unknown key \"auth.additionalScopes\""},
+		{"auth.oidc.clientID = \"\"", "2:6: unknown key \"auth.oidc\""},
+		{"natHoleStunServer = \"stun.easyvoip.com:3478\"",
+		 "2:1: unknown key \"natHoleStunServer\""},
+		{"dnsServer = \"8.8.8.8\"", "2:1: unknown key \"dnsServer\""},
+		{"start = [\"ssh\", \"dns\"]", "2:1: unknown key \"start\""},
+		{"udpPacketSize = 1500", "2:1: unknown key \"udpPacketSize\""},
+		{"metadatas.var1 = \"abc\"", "2:1: unknown key \"metadatas\""},
+		{"[[visitors]]\nname = \"secret_tcp_visitor\"",
+		 "2:3: unknown key \"visitors\""},
+	};
+	static const struct {
+		const char *line, *want;
+	} proxy[] = {
+		{"transport.bandwidthLimit = \"1MB\"",
+		 "7:11: proxies[0]: unknown key \"transport.bandwidthLimit\""},
+		{"transport.bandwidthLimitMode = \"client\"",
+		 "7:11: proxies[0]: unknown key "
+		 "\"transport.bandwidthLimitMode\""},
+		{"transport.proxyProtocolVersion = \"v2\"",
+		 "7:11: proxies[0]: unknown key "
+		 "\"transport.proxyProtocolVersion\""},
+		{"loadBalancer.group = \"test_group\"",
+		 "7:1: proxies[0]: unknown key \"loadBalancer\""},
+		{"healthCheck.type = \"tcp\"",
+		 "7:1: proxies[0]: unknown key \"healthCheck\""},
+		{"metadatas.var1 = \"abc\"",
+		 "7:1: proxies[0]: unknown key \"metadatas\""},
+		{"[proxies.plugin]\ntype = \"unix_domain_socket\"",
+		 "7:10: proxies[0]: unknown key \"plugin\""},
+	};
+	char text[512], want[256];
+
+	for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
+		snprintf(text, sizeof(text), "serverPort = 7000\n%s\n",
+			 global[i].line);
+		snprintf(want, sizeof(want), "g.toml:%s", global[i].want);
+		frpc_err(put("g.toml", text), want);
+	}
+	for (size_t i = 0; i < sizeof(proxy) / sizeof(proxy[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "[[proxies]]\nname = \"ssh\"\ntype = \"tcp\"\n"
+			 "localIP = \"127.0.0.1\"\nlocalPort = 22\n"
+			 "remotePort = 6001\n%s\n", proxy[i].line);
+		snprintf(want, sizeof(want), "p.toml:%s", proxy[i].want);
+		frpc_err(put("p.toml", text), want);
+	}
+	/* frp's other proxy types are named in the error */
+	frpc_err(put("h.toml", "[[proxies]]\nname = \"web01\"\ntype = \"http\"\n"
+			       "localPort = 80\n"),
+		 "h.toml:3:8: proxies[0]: type: \"http\" is not one of tcp, udp");
+}
+END_TEST
+
 /* ---- format selection ------------------------------------------------------ */
 
 START_TEST(format_by_extension)
@@ -681,6 +753,7 @@ int main(void)
 	tcase_add_test(t, shared_schema_errors);
 	tcase_add_test(t, json_errors);
 	tcase_add_test(t, frp_example_files);
+	tcase_add_test(t, frp_unsupported_keys_named);
 	tcase_add_test(t, format_by_extension);
 	tcase_add_test(t, legacy_ini_refused);
 	tcase_add_test(t, env_templates);
