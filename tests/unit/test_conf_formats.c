@@ -391,6 +391,16 @@ START_TEST(json_errors)
 		 "e.json:1:19: a value must not contain a NUL character");
 	frpc_err(put("f.json", "{\"serverPort\": 7000} x"),
 		 "f.json:1:22: end of file expected near 'x'");
+	{
+		char deep[200];
+
+		memset(deep, '[', 40);
+		memset(deep + 40, ']', 40);
+		deep[80] = '\0';
+		frpc_err(put("g.json", deep), "g.json:1:34: nesting is too deep");
+	}
+	frpc_err(put("h.json", "{\"user\": \"a\nb\"}"),
+		 "h.json:1:11: unexpected newline near '\"a'");
 }
 END_TEST
 
