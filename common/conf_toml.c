@@ -24,6 +24,7 @@
 
 #include "conf_toml_int.h"
 
+/* conf_node.pflags of maps and sequences */
 enum {
 	T_HEADER = 1,   /* defined by a [header] */
 	T_IMPLICIT = 2, /* made as a parent of a [header]; may get one later */

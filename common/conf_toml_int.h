@@ -16,7 +16,8 @@
 #define MAX_NEST 32     /* arrays / inline tables inside each other */
 #define MAX_KEYS 1024   /* keys in one table, items in one array */
 
-/* conf_node.pflags of maps and sequences */
+/* Scanner state: the input, the cursor with its 1-based line:col (columns
+ * count characters), where errors go, and the tree being built. */
 struct tp {
 	const char *name;
 	const char *s;
@@ -27,6 +28,7 @@ struct tp {
 	struct conf_node *root, *cur;
 };
 
+/* A growing, always NUL-terminated string. */
 struct buf {
 	char *p;
 	size_t n, cap;
