@@ -64,6 +64,46 @@ static void trim(const char **s, const char **e)
 		--*e;
 }
 
+/* frp's v1 name for an INI key: a few moved into sections, the rest are
+ * the same words in camelCase (bind_port -> bindPort). */
+static void v1_name(const char *k, size_t n, char *out, size_t len)
+{
+	static const char *const moved[][2] = {
+		{"token", "auth.token"},
+		{"authentication_method", "auth.method"},
+		{"protocol", "transport.protocol"},
+		{"tcp_mux", "transport.tcpMux"},
+		{"pool_count", "transport.poolCount"},
+		{"max_pool_count", "transport.maxPoolCount"},
+		{"heartbeat_interval", "transport.heartbeatInterval"},
+		{"heartbeat_timeout", "transport.heartbeatTimeout"},
+		{"log_file", "log.to"},
+		{"log_level", "log.level"},
+		{"log_max_days", "log.maxDays"},
+		{"admin_addr", "webServer.addr"},
+		{"admin_port", "webServer.port"},
+		{"dashboard_addr", "webServer.addr"},
+		{"dashboard_port", "webServer.port"},
+	};
+	size_t o = 0;
+
+	for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++)
+		if (strlen(moved[i][0]) == n && !memcmp(k, moved[i][0], n)) {
+			snprintf(out, len, "%s", moved[i][1]);
+			return;
+		}
+	for (size_t i = 0; i < n && o + 1 < len; i++) {
+		if (k[i] == '_' && i + 1 < n && k[i + 1] != '_') {
+			char c = k[++i];
+
+			out[o++] = c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+		} else {
+			out[o++] = k[i];
+		}
+	}
+	out[o] = '\0';
+}
+
 /* frp's INI files (frp < 0.52, deprecated) start with a [common] section
  * of snake_case keys. Returns -EINVAL with the message when buf is one,
  * or when fmt says INI. */
@@ -92,11 +132,15 @@ static int refuse_ini(const char *name, const char *buf, size_t len,
 			;
 		if (k == s || *s == '[')
 			break;
+		char v1[48];
+		int kl = (int)(k - s > 40 ? 40 : k - s);
+
+		v1_name(s, (size_t)kl, v1, sizeof(v1));
 		snprintf(err, errlen, "%s:%d:1: this is frp's legacy INI format "
 			 "([common] at line %d, key \"%.*s\"), which is not "
 			 "supported: write the file as TOML, YAML or JSON with "
-			 "frp's v1 keys (e.g. server_addr -> serverAddr)", name,
-			 line, sec_line, (int)(k - s > 40 ? 40 : k - s), s);
+			 "frp's v1 keys (here: %s)", name, line, sec_line, kl, s,
+			 v1);
 		return -EINVAL;
 	}
 	if (sec_line) {

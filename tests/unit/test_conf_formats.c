@@ -594,19 +594,22 @@ START_TEST(legacy_ini_refused)
 	frpc_err(put("frpc.ini", ini),
 		 "frpc.ini:5:1: this is frp's legacy INI format ([common] at "
 		 "line 2, key \"server_addr\"), which is not supported: write "
-		 "the file as TOML, YAML or JSON with frp's v1 keys (e.g. "
-		 "server_addr -> serverAddr)");
+		 "the file as TOML, YAML or JSON with frp's v1 keys (here: "
+		 "serverAddr)");
 	/* the same text under any other name (except .json) */
 	frpc_err(put("frpc.toml", ini),
 		 "frpc.toml:5:1: this is frp's legacy INI format ([common] at "
 		 "line 2, key \"server_addr\"), which is not supported: write "
-		 "the file as TOML, YAML or JSON with frp's v1 keys (e.g. "
-		 "server_addr -> serverAddr)");
+		 "the file as TOML, YAML or JSON with frp's v1 keys (here: "
+		 "serverAddr)");
 	frps_err(put("frps", "[common]\r\nbind_port = 7000\r\n"),
 		 "frps:2:1: this is frp's legacy INI format ([common] at line 1, "
 		 "key \"bind_port\"), which is not supported: write the file as "
-		 "TOML, YAML or JSON with frp's v1 keys (e.g. server_addr -> "
-		 "serverAddr)");
+		 "TOML, YAML or JSON with frp's v1 keys (here: bindPort)");
+	frps_err(put("z.ini", "[common]\ntoken = abc\n"),
+		 "z.ini:2:1: this is frp's legacy INI format ([common] at line 1, "
+		 "key \"token\"), which is not supported: write the file as "
+		 "TOML, YAML or JSON with frp's v1 keys (here: auth.token)");
 	frps_err(put("x.ini", "[common]\n"),
 		 "x.ini:1:1: this is frp's legacy INI format ([common] section), "
 		 "which is not supported: write the file as TOML, YAML or JSON "
