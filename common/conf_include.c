@@ -186,9 +186,11 @@ int conf_include_apply(struct conf_ctx *c, struct conf_node *root,
 			}
 		} else {
 			dst = root->kid[pi + 1];
-			if (dst->kind != CONF_NODE_SEQ)
-				return 0; /* the schema reports it */
 		}
+		/* A main-file proxies that is not a sequence is the schema's
+		 * to report: drop the includes key and let it. */
+		if (dst->kind != CONF_NODE_SEQ)
+			goto drop;
 		dir = strdup(c->file);
 		if (!dir)
 			return conf_fail_oom(c);
@@ -208,6 +210,7 @@ int conf_include_apply(struct conf_ctx *c, struct conf_node *root,
 	}
 	if (rc < 0)
 		return rc;
+drop:
 	/* The key has been acted on: take it out of what the schema sees. */
 	at = find_key(root, "includes");
 	conf_node_free(root->kid[at]);

@@ -747,6 +747,8 @@ START_TEST(includes_errors)
 	frpc_err(put("num.toml", "includes = [1]\n"),
 		 "num.toml:1:13: includes: expected a string, got an unquoted "
 		 "value");
+	frpc_err(put("ptype.toml", "proxies = 5\nincludes = [\"confd/a.toml\"]\n"),
+		 "ptype.toml:1:11: proxies: expected a sequence, got a scalar");
 	/* frps has no includes */
 	frps_err(put("frps.toml", "includes = [\"confd/a.toml\"]\n"),
 		 "frps.toml:1:1: unknown key \"includes\"");
