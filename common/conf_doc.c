@@ -192,10 +192,38 @@ static int parse_auto(const char *name, const char *buf, size_t len,
 	return rc;
 }
 
+/* Positions in the tree and in a "NAME:L:C: why" message are in the
+ * expanded text: report them in the file as written. */
+static void unmap_tree(const struct conf_tmpl_map *m, struct conf_node *n)
+{
+	conf_tmpl_unmap(m, &n->line, &n->col);
+	for (size_t i = 0; i < n->n; i++)
+		unmap_tree(m, n->kid[i]);
+}
+
+static void unmap_err(const struct conf_tmpl_map *m, const char *name,
+		      char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+	int line, col, used = 0;
+	char *rest;
+
+	if (strncmp(err, name, n) || err[n] != ':' ||
+	    sscanf(err + n, ":%d:%d:%n", &line, &col, &used) != 2 || !used)
+		return;
+	rest = strdup(err + n + (size_t)used);
+	if (!rest)
+		return;
+	conf_tmpl_unmap(m, &line, &col);
+	snprintf(err, errlen, "%s:%d:%d:%s", name, line, col, rest);
+	free(rest);
+}
+
 int conf_doc_parse(const char *name, const char *buf, size_t len,
 		   enum conf_format fmt, conf_env_cb env, void *ctx,
 		   struct conf_node **root, char *err, size_t errlen)
 {
+	struct conf_tmpl_map map = {0};
 	char *text = NULL;
 	size_t tlen = 0;
 	int rc;
@@ -207,9 +235,17 @@ int conf_doc_parse(const char *name, const char *buf, size_t len,
 			return rc;
 	}
 	rc = conf_tmpl_expand(name, buf, len, env, ctx, CONF_YAML_MAX_SIZE,
-			      &text, &tlen, err, errlen);
-	if (rc < 0)
+			      &text, &tlen, &map, err, errlen);
+	if (rc == 0 && map.n &&
+	    conf_tmpl_map_index(&map, buf, len, text, tlen) < 0) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		rc = -ENOMEM;
+	}
+	if (rc < 0) {
+		free(text);
+		conf_tmpl_map_free(&map);
 		return rc;
+	}
 	switch (fmt) {
 	case CONF_FMT_TOML:
 		rc = conf_toml_parse(name, text, tlen, root, err, errlen);
@@ -224,6 +260,11 @@ int conf_doc_parse(const char *name, const char *buf, size_t len,
 		rc = parse_auto(name, text, tlen, root, err, errlen);
 		break;
 	}
+	if (map.n && rc == 0 && *root)
+		unmap_tree(&map, *root);
+	else if (map.n && rc == -EINVAL)
+		unmap_err(&map, name, err, errlen);
+	conf_tmpl_map_free(&map);
 	free(text);
 	return rc;
 }

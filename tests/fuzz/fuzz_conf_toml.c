@@ -120,8 +120,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_err(err, "f.conf");
 	}
 	err[0] = '\0';
+	struct conf_tmpl_map map = {0};
+
 	if (conf_tmpl_expand("f.t", buf, size, fake_env, NULL, 1 << 20, &out,
-			     &outlen, err, sizeof(err)) == 0) {
+			     &outlen, &map, err, sizeof(err)) == 0) {
+		/* every position of the output maps into the input */
+		if (map.n && conf_tmpl_map_index(&map, buf, size, out,
+						 outlen) == 0) {
+			for (size_t i = 0, line = 1, col = 1; i <= outlen;
+			     i++) {
+				int l = (int)line, c = (int)col;
+
+				conf_tmpl_unmap(&map, &l, &c);
+				CHECK(l >= 1 && l <= max_line && c >= 1);
+				if (i < outlen && out[i] == '\n')
+					line++, col = 1;
+				else
+					col++;
+			}
+		}
 		CHECK(out && strlen(out) <= outlen);
 		/* only the fake value may bring "{{" back in */
 		if (!memmem(data, size, "FRP_TOKEN", 9))
@@ -131,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		check_err(err, "f.t");
 	}
+	conf_tmpl_map_free(&map);
 	return 0;
 }
 

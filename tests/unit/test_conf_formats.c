@@ -660,6 +660,24 @@ START_TEST(env_templates)
 	frpc_err(put("z.toml", "# {{ .Envs.FRP_T_UNSET }}\n"),
 		 "z.toml:1:3: environment variable FRP_T_UNSET is not set "
 		 "(used as {{ .Envs.FRP_T_UNSET }})");
+	/* positions after a substitution are those of the file as written */
+	setenv("FRP_T_LONG", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 1);
+	setenv("FRP_T_ML", "one\ntwo\nthree", 1);
+	frpc_err(put("p1.toml", "a = \"{{ .Envs.FRP_T_LONG }}\" b\n"),
+		 "p1.toml:1:30: expected the end of the line after a value, got "
+		 "'b'");
+	frpc_err(put("p2.toml", "log = { to = \"{{ .Envs.FRP_T_LONG }}\", "
+				"level = \"loud\" }\n"),
+		 "p2.toml:1:48: log.level: \"loud\" is not one of trace, debug, "
+		 "info, warn, error");
+	frpc_err(put("p3.toml", "user = \"\"\"{{ .Envs.FRP_T_ML }}\"\"\"\n"
+				"serverPort = \"1\"\n"),
+		 "p3.toml:2:14: serverPort: expected an integer, got the quoted "
+		 "string \"1\"");
+	frpc_err(put("p4.yaml", "user: \"{{ .Envs.FRP_T_ML }}\"\n"
+				"serverPort: {{ .Envs.FRP_T_LONG }}\n"),
+		 "p4.yaml:2:13: serverPort: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\" "
+		 "is not a decimal integer");
 	/* a lone "}}" or "{" is text */
 	c = frpc_ok(put("ok.toml", "user = \"a}}b{c\"\n"));
 	ck_assert_str_eq(c->user, "a}}b{c");
