@@ -31,7 +31,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 OPT ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror \
-	-Wno-missing-field-initializers -fPIC -MMD -MP -Icommon $(PKG_CFLAGS)
+	-Wno-missing-field-initializers -fPIC -MMD -MP -Icommon $(PKG_CFLAGS) \
+	-ffunction-sections -fdata-sections
 LDFLAGS_BASE :=
 ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -92,13 +93,16 @@ $(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# Programs keep only what they use (frpc is meant for routers: the
+# size budget is frpc + plugins <= 300 KB stripped), so no -rdynamic.
+PROG_LDFLAGS := -Wl,--gc-sections
 $(BUILD)/frpc: $(call obj,$(FRPC_SRC)) $(COMMON_LIB)
-	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $^ $(CORE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $(PROG_LDFLAGS) -o $@ $^ $(CORE_LIBS)
 $(BUILD)/frps: $(call obj,$(FRPS_SRC)) $(COMMON_LIB)
-	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $^ $(CORE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $(PROG_LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 $(BUILD)/kcpcat: $(call obj,$(KCPCAT_SRC)) $(COMMON_LIB)
-	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $^ $(CORE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $(PROG_LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 $(BUILD)/tools/kcppeer: $(wildcard tests/interop/*.go)
 	@mkdir -p $(BUILD)/gopath $(dir $@)
@@ -108,7 +112,7 @@ $(BUILD)/tools/kcppeer: $(wildcard tests/interop/*.go)
 define transport_rules
 $(BUILD)/transports/$(1).so: $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard transports/$(1)/*.c))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS_ALL) -shared -Wl,--no-undefined -o $$@ $$^ $$(PKG_LIBS_CORE) $$(XPORT_LIBS_$(1))
+	$$(CC) $$(LDFLAGS_ALL) -shared -Wl,--no-undefined -Wl,--gc-sections -o $$@ $$^ $$(PKG_LIBS_CORE) $$(XPORT_LIBS_$(1))
 $(BUILD)/libxport_$(1).a: $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard transports/$(1)/*.c))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
