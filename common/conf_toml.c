@@ -433,7 +433,7 @@ static int parse_value(struct tp *p, struct conf_node **out, int depth)
 {
 	int c = peek(p), line = p->line, col = p->col, rc;
 	struct conf_node *n;
-	char *text;
+	char *text, tmp[16];
 
 	if (depth > MAX_NEST)
 		return FAIL(p, "nesting is too deep");
@@ -487,7 +487,7 @@ static int parse_value(struct tp *p, struct conf_node **out, int depth)
 		return FAIL(p, "\"%.*s\" is not a valid value (strings need "
 			    "quotes)", (int)(e - p->i), p->s + p->i);
 	}
-	return FAIL(p, "expected a value");
+	return FAIL(p, "expected a value, got %s", toml_shown(c, tmp));
 }
 
 /* key = value into table t (the value's own line end is not consumed). */
