@@ -404,6 +404,33 @@ START_TEST(json_errors)
 }
 END_TEST
 
+/* conf/frpc.toml and conf/frps.toml say the same as their YAML twins. */
+START_TEST(shipped_toml_matches_yaml)
+{
+	const char *cd = getenv("CONF_DIR") ? getenv("CONF_DIR") : "conf";
+	char y[512], t[512];
+	struct frpc_conf *cy, *ct;
+	struct frps_conf *sy, *st;
+
+	snprintf(y, sizeof(y), "%s/frpc.yaml", cd);
+	snprintf(t, sizeof(t), "%s/frpc.toml", cd);
+	cy = frpc_ok(y);
+	ct = frpc_ok(t);
+	same_frpc(cy, ct);
+	ck_assert_uint_eq(ct->n_proxies, 1);
+	snprintf(y, sizeof(y), "%s/frps.yaml", cd);
+	snprintf(t, sizeof(t), "%s/frps.toml", cd);
+	sy = frps_ok(y);
+	st = frps_ok(t);
+	same_frps(sy, st);
+	ck_assert_int_eq(st->kcp_bind_port, 7000);
+	conf_frpc_free(cy);
+	conf_frpc_free(ct);
+	conf_frps_free(sy);
+	conf_frps_free(st);
+}
+END_TEST
+
 /* ---- frp's own example files -------------------------------------------- */
 
 /* conf/frps.toml and conf/frpc.toml of frp v0.54.0, byte for byte. */
@@ -785,6 +812,7 @@ int main(void)
 	tcase_add_test(t, same_frps_in_three_formats);
 	tcase_add_test(t, shared_schema_errors);
 	tcase_add_test(t, json_errors);
+	tcase_add_test(t, shipped_toml_matches_yaml);
 	tcase_add_test(t, frp_example_files);
 	tcase_add_test(t, frp_unsupported_keys_named);
 	tcase_add_test(t, format_by_extension);
