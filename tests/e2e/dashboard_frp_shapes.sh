@@ -43,7 +43,9 @@ run_pair() {
 	EOF
 	# our frps reads TOML too (conf_formats); flags differ
 	start "${name}_frps" "$@" -c "$T/$name.frps.toml"
+	# stock frps opens its dashboard before its bindPort: wait for both
 	wait_port "$wp" || fail "$name frps dashboard did not listen"
+	wait_port "$sp" || fail "$name frps did not listen on $sp"
 	start "${name}_frpc" "$PEER/frpc" -c "$T/$name.frpc.toml"
 	wait_port "$rp" 10 || fail "$name: remote port not open"
 	out=$("$NT" send --host 127.0.0.1 --port "$rp" --bytes 54321 --seed 2 --timeout 30) ||

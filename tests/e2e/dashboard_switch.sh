@@ -12,7 +12,7 @@ args = sys.argv[1:]
 $1" "${@:2}"; }
 
 SP=$(free_port); RP=$(free_port); WP=$(free_port); FWP=$(free_port); SRC=$(free_port)
-start src "$NT" source-server --bind 127.0.0.1 --port "$SRC" --bytes 12M --seed 4 --rate 3M
+start src "$NT" source-server --bind 127.0.0.1 --port "$SRC" --bytes 24M --seed 4 --rate 3M
 write_frps "$T/frps.yaml" "$SP" "kcpBindPort: $SP" \
 	"webServer: {port: $WP, user: admin, password: pw, statsFile: $T/s.json}" \
 	"enablePrometheus: true"
@@ -24,7 +24,7 @@ wait_port "$WP" || fail "dashboard did not listen"
 start frpc "$FRPC" -c "$T/frpc.yaml" --transports-dir "$XDIR"
 wait_log frpc "\\[dl\\] start proxy success" 10 || fail "proxy did not start"
 wait_port "$RP" || fail "remote port not open"
-start dl "$NT" recv --port "$RP" --bytes 12M --seed 4 --timeout 60
+start dl "$NT" recv --port "$RP" --bytes 24M --seed 4 --timeout 60
 sleep 1
 py "
 wp, fwp = int(args[0]), int(args[1])
