@@ -87,6 +87,7 @@ struct frpc_link {
 	bool mux_dead;
 	struct ctl *ctl;
 	struct event *tick;       /* 1 s: login timeout, pings, liveness */
+	struct event *login_ev;   /* the login deadline */
 	struct event *drain_ev;   /* drainTimeout of a draining link */
 	struct event *linger_ev;  /* last streams finishing, refs == 0 */
 	uint64_t linger_since_ms;

@@ -51,6 +51,8 @@ static void link_destroy(struct frpc_link *l)
 	}
 	if (l->tick)
 		event_free(l->tick);
+	if (l->login_ev)
+		event_free(l->login_ev);
 	if (l->drain_ev)
 		event_free(l->drain_ev);
 	if (l->mux)
@@ -129,6 +131,8 @@ static void link_stop_control(struct frpc_link *l)
 	}
 	if (l->tick)
 		event_del(l->tick);
+	if (l->login_ev)
+		event_del(l->login_ev);
 	ctl_free(l->ctl);
 	l->ctl = NULL;
 }
@@ -344,6 +348,19 @@ static void send_ping(struct frpc_link *l, uint64_t now)
 	l->last_ping_ms = now;
 }
 
+static void login_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct frpc_link *l = arg;
+	if (l->logged_in)
+		return;
+	char why[96];
+	snprintf(why, sizeof(why), "no login answer over %s within %llu ms",
+		 l->xp->ops->name, (unsigned long long)l->login_timeout_ms);
+	link_fail(l, why);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -352,13 +369,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	const struct frpc_conf *cfg = l->c->cfg;
 	uint64_t now = util_now_ms();
 	if (!l->logged_in) {
-		if (now - l->started_ms >= l->login_timeout_ms) {
-			char why[96];
-			snprintf(why, sizeof(why), "no login answer over %s within "
-				 "%llu ms", l->xp->ops->name,
-				 (unsigned long long)l->login_timeout_ms);
-			link_fail(l, why);
-		}
+		(void)now; /* login_timeout_cb ends a login that takes too long */
 		return;
 	}
 	if (cfg->heartbeat_timeout > 0) {
@@ -491,6 +502,19 @@ struct frpc_link *frpc_link_new(struct frpc *c, struct frpc_xport *xp)
 	}
 	struct timeval tv = {1, 0};
 	event_add(l->tick, &tv);
+	/* The login deadline on its own timer: the fallback's clock should
+	 * not wait for the next tick. */
+	l->login_ev = evtimer_new(c->base, login_timeout_cb, l);
+	if (!l->login_ev) {
+		event_free(l->tick);
+		frpc_xport_unref(xp);
+		free(l);
+		return NULL;
+	} else {
+		struct timeval lt = {(time_t)(l->login_timeout_ms / 1000),
+				     (suseconds_t)(l->login_timeout_ms % 1000) * 1000};
+		evtimer_add(l->login_ev, &lt);
+	}
 	char err[256] = "";
 	int rc = xp->ops->dial(xp->ctx, c->cfg->server_addr, c->cfg->server_port,
 			       c->cfg->dial_server_timeout * 1000, dial_done, l,
@@ -500,6 +524,8 @@ struct frpc_link *frpc_link_new(struct frpc *c, struct frpc_xport *xp)
 		      c->cfg->server_port, xp->ops->name,
 		      err[0] ? err : strerror(-rc));
 		event_free(l->tick);
+		if (l->login_ev)
+			event_free(l->login_ev);
 		frpc_xport_unref(xp);
 		free(l);
 		return NULL;
