@@ -41,6 +41,7 @@
 #define UDP_MAX_PAYLOAD 7168
 #define UDP_BUF 65536
 #define UDP_HOLD_MAX 64
+#define UDP_SOCK_BUF (2 * 1024 * 1024)
 
 /* A datagram waiting for a work connection. */
 struct held_dgram {
@@ -283,6 +284,11 @@ static int udp_start(struct frps_proxy *p, char *err, size_t errlen)
 	u->waiter.cb = got_work;
 	u->waiter.arg = u;
 	u->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* One socket takes every user's datagrams: give it room for a burst
+	 * while the loop is busy (the kernel caps it at rmem_max). */
+	int rcvbuf = UDP_SOCK_BUF;
+	if (u->fd != -1)
+		setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (u->fd == -1 || bind(u->fd, (struct sockaddr *)&ss, (socklen_t)sslen)) {
 		int e = errno;
 		snprintf(err, errlen, "udp bind: %s", strerror(e));
