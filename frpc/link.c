@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -125,6 +126,8 @@ int frpc_link_stats(struct frpc_link *l, struct xport_stats *st)
 static void link_stop_control(struct frpc_link *l)
 {
 	l->lost = true;
+	frpc_resolve_cancel(l->res);
+	l->res = NULL;
 	if (l->dial) {
 		l->xp->ops->dial_cancel(l->dial);
 		l->dial = NULL;
@@ -475,6 +478,37 @@ static void dial_done(struct xport_stream *s, int err, void *arg)
 	send_login(l);
 }
 
+static void server_resolved(int err, const struct sockaddr *sa, unsigned len,
+			    const char *errstr, void *arg)
+{
+	(void)len;
+	struct frpc_link *l = arg;
+	struct frpc *c = l->c;
+	l->res = NULL;
+	if (err) {
+		link_fail(l, errstr);
+		return;
+	}
+	uint16_t port = 0;
+	if (util_addr_split((const struct sockaddr_storage *)sa, l->server_ip,
+			    sizeof(l->server_ip), &port) < 0) {
+		link_fail(l, "bad server address");
+		return;
+	}
+	char derr[256] = "";
+	const struct frpc_xport *xp = l->xp;
+	int rc = xp->ops->dial(xp->ctx, l->server_ip, c->cfg->server_port,
+			       c->cfg->dial_server_timeout * 1000, dial_done, l,
+			       &l->dial, derr, sizeof(derr));
+	if (rc < 0) {
+		char why[320];
+		snprintf(why, sizeof(why), "dial %s:%u over %s: %s",
+			 c->cfg->server_addr, c->cfg->server_port, xp->ops->name,
+			 derr[0] ? derr : strerror(-rc));
+		link_fail(l, why);
+	}
+}
+
 struct frpc_link *frpc_link_new(struct frpc *c, struct frpc_xport *xp)
 {
 	struct frpc_link *l = calloc(1, sizeof(*l));
@@ -515,17 +549,13 @@ struct frpc_link *frpc_link_new(struct frpc *c, struct frpc_xport *xp)
 				     (suseconds_t)(l->login_timeout_ms % 1000) * 1000};
 		evtimer_add(l->login_ev, &lt);
 	}
-	char err[256] = "";
-	int rc = xp->ops->dial(xp->ctx, c->cfg->server_addr, c->cfg->server_port,
-			       c->cfg->dial_server_timeout * 1000, dial_done, l,
-			       &l->dial, err, sizeof(err));
-	if (rc < 0) {
-		LOG_W("frpc", "dial %s:%u over %s: %s", c->cfg->server_addr,
-		      c->cfg->server_port, xp->ops->name,
-		      err[0] ? err : strerror(-rc));
+	/* serverAddr may be a name: resolve it without blocking, then hand
+	 * the plugin the address (its own resolver would block the loop). */
+	l->res = frpc_resolve_start(c, c->cfg->server_addr, c->cfg->server_port,
+				    SOCK_STREAM, server_resolved, l);
+	if (!l->res) {
 		event_free(l->tick);
-		if (l->login_ev)
-			event_free(l->login_ev);
+		event_free(l->login_ev);
 		frpc_xport_unref(xp);
 		free(l);
 		return NULL;
@@ -609,7 +639,7 @@ struct frpc_open *frpc_link_open_stream(struct frpc_link *l, frpc_open_cb cb,
 	}
 	char err[256] = "";
 	const struct frpc_xport *xp = l->xp;
-	int rc = xp->ops->dial(xp->ctx, c->cfg->server_addr, c->cfg->server_port,
+	int rc = xp->ops->dial(xp->ctx, l->server_ip, c->cfg->server_port,
 			       c->cfg->dial_server_timeout * 1000, open_dial_done,
 			       o, &o->dial, err, sizeof(err));
 	if (rc < 0) {
