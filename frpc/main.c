@@ -5,6 +5,7 @@
  *        [--token T] [--log-level L] [--transports-dir DIR]
  *   frpc verify -c frpc.yaml
  *   frpc reload|status|stop -c frpc.yaml   (through the admin API)
+ *   frpc tcp|udp -n NAME -l LOCAL_PORT [-r REMOTE_PORT] ... (quick.c)
  *
  * SIGHUP reloads the configuration file, as GET /api/reload does.
  *
@@ -24,6 +25,7 @@
 #include "frpc.h"
 #include "httpd.h"
 #include "log.h"
+#include "quick.h"
 #include "version.h"
 #include "xport_loader.h"
 
@@ -34,7 +36,8 @@ static void usage(FILE *f)
 		"[--server-port N]\n"
 		"            [--token T] [--log-level L] [--transports-dir DIR]\n"
 		"       frpc verify -c FILE\n"
-		"       frpc reload|status|stop -c FILE\n");
+		"       frpc reload|status|stop -c FILE\n"
+		"       frpc tcp|udp -n NAME -l LOCAL_PORT [flags] (frpc tcp -h)\n");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -105,6 +108,17 @@ int main(int argc, char **argv)
 		   *token = NULL, *level = NULL, *xdir = NULL;
 	bool do_verify = false;
 	const char *cli = NULL;
+	char err[512];
+	struct frpc_conf *cfg = NULL;
+	if (argc > 1 && frpc_quick_cmd(argv[1])) { /* frpc tcp|udp: quick.c */
+		int q = frpc_quick_parse(argc, argv, &cfg, &level, &xdir, err,
+					 sizeof(err));
+		if (q < 0)
+			fprintf(stderr, "%s\n", err);
+		if (q != 0)
+			return q < 0 ? 2 : 0;
+		goto run;
+	}
 	if (argc > 1 && (!strcmp(argv[1], "verify") || !strcmp(argv[1], "reload") ||
 			 !strcmp(argv[1], "status") || !strcmp(argv[1], "stop"))) {
 		if (!strcmp(argv[1], "verify"))
@@ -135,8 +149,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	char err[512];
-	struct frpc_conf *cfg = NULL;
 	if (path) {
 		if (conf_frpc_load(path, &cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
@@ -154,6 +166,7 @@ int main(int argc, char **argv)
 		conf_frpc_free(cfg);
 		return st;
 	}
+run:;
 	int lvl = cfg->log.level;
 	if (level && (lvl = log_level_parse(level)) < 0) {
 		fprintf(stderr, "--log-level: \"%s\" is not one of trace, debug, "

@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "frps.h"
 #include "log.h"
+#include "dash.h"
 #include "stats.h"
 #include "strmap.h"
 #include "util.h"
@@ -301,6 +302,7 @@ void frps_control_login(struct frps *s, struct ctl *ctl, struct frps_sess *sess,
 					 nz(m->client_id), nz(m->version),
 					 nz(m->hostname), nz(m->os), nz(m->arch),
 					 c->peer);
+	frps_dash_link_up(c);
 	ctl_set_callbacks(ctl, ctl_msg, ctl_err, c);
 
 	int rc = login_answer(c);

@@ -35,6 +35,7 @@ struct strmap;
 struct frps_stats;
 struct frps_proxy_stats;
 struct frps_client_stats;
+struct frps_dash;
 
 #define FRPS_MAX_XPORTS 4
 /** A new connection must send its first message within this time. */
@@ -153,6 +154,7 @@ struct frps {
 	struct strmap *ctl_by_run_id;   /* run_id -> frps_control */
 	struct strmap *proxy_by_name;   /* name -> frps_proxy */
 	struct frps_stats *stats;
+	struct frps_dash *dash;         /* web server, stats file (dash.c) */
 	TAILQ_HEAD(, frps_control) controls;
 	TAILQ_HEAD(, frps_sess) sessions;
 	TAILQ_HEAD(, frps_conn) conns;
