@@ -433,6 +433,16 @@ static void mux_closed(struct mux_session *m, int err, void *arg)
 	link_fail(l, why);
 }
 
+/*
+ * The one place where a transport stream of this link becomes a chan the
+ * core uses: the control connection and (tcpMux off) every work connection.
+ * A layer over the transport (TLS, ...) goes here, for every transport.
+ */
+static struct chan *link_stream(struct frpc_link *l, struct xport_stream *s)
+{
+	return chan_from_xport(l->xp->ops, s);
+}
+
 static void dial_done(struct xport_stream *s, int err, void *arg)
 {
 	struct frpc_link *l = arg;
@@ -446,7 +456,7 @@ static void dial_done(struct xport_stream *s, int err, void *arg)
 		link_fail(l, why);
 		return;
 	}
-	struct chan *tch = chan_from_xport(l->xp->ops, s);
+	struct chan *tch = link_stream(l, s);
 	if (!tch) {
 		link_fail(l, "out of memory");
 		return;
@@ -578,7 +588,7 @@ static void open_dial_done(struct xport_stream *s, int err, void *arg)
 	struct chan *ch = NULL;
 	o->dial = NULL;
 	if (err == 0)
-		ch = chan_from_xport(l->xp->ops, s);
+		ch = link_stream(l, s);
 	else
 		LOG_W("frpc", "work connection to server over %s: %s",
 		      l->xp->ops->name, strerror(-err));
