@@ -199,6 +199,10 @@ static void control_move(struct frps_control *c, struct ctl *ctl,
 	      c->xport, c->peer, c->nports);
 	for (size_t i = 0; i < (size_t)c->pool_count + c->pool.nwaiters; i++)
 		frps_control_req_work_conn(c);
+	struct frps_proxy *p;
+	TAILQ_FOREACH(p, &c->proxies, link)
+		if (p->ops->relink)
+			p->ops->relink(p);
 }
 
 /* Refuse a login: LoginResp with the error, then close (after flushing). */

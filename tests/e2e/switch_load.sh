@@ -61,6 +61,11 @@ for mux in true false; do
 		sw=$!
 		udp_round $mux kcp-to-tcp
 		wait $sw || fail "switch during the udp round"
+		# The udp proxy's work connection moved too: the old link goes.
+		wait_log frps_$mux "\\[uecho\\] udp proxy moved to the client's new link" 5 ||
+			fail "udp work connection did not move to the new link"
+		wait_log frpc_$mux "old link over kcp .* drained, closed" 10 ||
+			fail "old kcp link still open after the udp proxy moved"
 	fi
 
 	# 2,000 short requests across 10 switches (tcpMux off: 500 across 4).
