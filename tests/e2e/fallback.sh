@@ -1,7 +1,8 @@
 #!/bin/bash
 # Fallback when UDP is blocked: the relay in front of frps's KCP port drops
 # every datagram, so frpc (transport.protocol kcp, fallbackProtocol tcp)
-# serves over TCP within fallbackTimeout + 2 s. The relay heals; at the next
+# serves over TCP within fallbackTimeout + 2 s; a switch asked for meanwhile
+# fails with its reason and leaves the TCP link serving. The relay heals; at the next
 # retry frpc moves back to KCP, make before break, and a download running
 # through the proxy across the move completes intact.
 source "$(dirname "$0")/lib.sh"
@@ -16,7 +17,7 @@ relay 100
 start src "$NT" source-server --bind 127.0.0.1 --port "$SRC" --bytes 24M --seed 9 --rate 4M
 write_frps "$T/frps.yaml" "$SP" "kcpBindPort: $KP"
 write_frpc "$T/frpc.yaml" "$SP" \
-	"transport: {protocol: kcp, fallbackProtocol: tcp, fallbackTimeout: 2, fallbackRetryInterval: 4}" \
+	"transport: {protocol: kcp, fallbackProtocol: tcp, fallbackTimeout: 2, fallbackRetryInterval: 6}" \
 	"webServer: {port: $WP}" \
 	"proxies:" "  - {name: dl, type: tcp, localPort: $SRC, remotePort: $RP}"
 start frps "$FRPS" -c "$T/frps.yaml" --transports-dir "$XDIR"
@@ -33,6 +34,12 @@ grep -q "login over kcp failed .*falling back to tcp" "$T/frpc.log" || fail "frp
 tr=$(curl -s "$API/api/transport")
 grep -q '^{"protocol": *"tcp"' <<<"$tr" || fail "not on tcp: $tr"
 grep -q '"fallback_active": *true' <<<"$tr" || fail "fallback not reported: $tr"
+# A switch asked for while UDP is still blocked fails after its login
+# deadline and says so; the TCP link keeps serving.
+code=$(curl -s -o "$T/put.out" -w '%{http_code}' --max-time 20 -X PUT -d '{"protocol": "kcp"}' "$API/api/transport")
+[ "$code" = 502 ] || fail "failed switch answered $code: $(cat "$T/put.out")"
+grep -q "old link keeps serving" "$T/put.out" || fail "failed switch reason: $(cat "$T/put.out")"
+grep -q '^{"protocol": *"tcp"' <<<"$(curl -s "$API/api/transport")" || fail "link changed after a failed switch"
 
 start dl "$NT" recv --port "$RP" --bytes 24M --seed 9 --timeout 40
 sleep 1
