@@ -184,6 +184,9 @@ static void control_move(struct frps_control *c, struct ctl *ctl,
 	snprintf(c->peer, sizeof(c->peer), "%s", peer_of(ctl));
 	snprintf(c->xport, sizeof(c->xport), "%s", xport_of(ctl, sess));
 	c->moves++;
+	if (c->st)
+		snprintf(c->st->addr, sizeof(c->st->addr), "%s", c->peer);
+	frps_dash_link_up(c);
 	int pc = m->pool_count < s->cfg->max_pool_count ? m->pool_count
 							: s->cfg->max_pool_count;
 	c->pool_count = pc < 0 ? 0 : pc;
