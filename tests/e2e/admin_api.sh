@@ -53,6 +53,19 @@ grep -q "^TCP$" <<<"$out" || fail "frpc status type line: $out"
 grep -q -E "^Name +Status +LocalAddr +Plugin +RemoteAddr +Error" <<<"$out" || fail "frpc status columns: $out"
 grep -q -E "^a +running +127.0.0.1:$EP +127.0.0.1:$RA" <<<"$out" || fail "frpc status row: $out"
 
+# Stock frp 0.54's own CLI reads our admin API and prints the same table.
+PEERS="$ROOT/../shared/peers/frp-0.54"
+if [ -x "$PEERS/frpc" ]; then
+	stock=$("$PEERS/frpc" status -c "$F") || fail "stock frpc status against our admin API: $stock"
+	[ "$stock" = "$out" ] || fail "stock frpc status differs from ours:
+$stock
+---
+$out"
+	log "stock frpc status prints the same as ours"
+else
+	echo "SKIP (part): stock frp 0.54 not found at $PEERS; CLI interop not checked"
+fi
+
 # /api/config is the file as written.
 api "$API/api/config" >"$T/got.yaml"
 cmp -s "$T/got.yaml" "$F" || fail "/api/config differs from the file"
@@ -75,6 +88,7 @@ frpc_conf "  - {name: a, type: tcp, localPort: $EP, remotePort: $RB}" \
 out=$("$FRPC" reload -c "$F") || fail "frpc reload: $out"
 [ "$out" = "reload success" ] || fail "frpc reload printed: $out"
 wait_log frpc "reload: 1 proxies added, 1 changed, 1 removed, 1 unchanged" 5 || fail "reload diff not as expected"
+grep -q "proxy \\[b\\] closed" "$T/frps.log" || wait_log frps "proxy \\[b\\] closed" 5 || fail "removed proxy b not closed on frps"
 wait_log frpc "\\[c\\] start proxy success" 10 || fail "added proxy c did not start"
 wait_port "$RC" 5 || fail "added proxy c's port not open"
 out=$("$NT" send --port "$RC" --bytes 64k --seed 3 --timeout 10) || fail "proxy c: $out"

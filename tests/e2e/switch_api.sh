@@ -59,6 +59,8 @@ t=$(api "$API/api/transport")
 grep -q '"draining": *\[{"protocol": *"tcp"' <<<"$t" || fail "the old tcp link is not listed as draining: $t"
 grep -q '"draining": *\[{[^]]*"connections": *[1-9]' <<<"$t" || fail "no live connection on the draining link: $t"
 wait_log frps "client moved links: from tcp .* to kcp" 5 || fail "frps did not log the move"
+wait_log frps "proxy \\[dl\\] kept open on port $RP" 5 || fail "frps did not keep proxy dl open"
+grep -q "proxy \\[dl\\] closed" "$T/frps.log" && fail "frps closed proxy dl during the move"
 # A connection opened now rides KCP.
 out=$("$NT" send --port "$ERP" --bytes 64k --seed 2 --timeout 20) || fail "echo after the switch: $out"
 grep -q "new user connection .* over kcp" "$T/frpc.log" || fail "new connection did not ride kcp"
