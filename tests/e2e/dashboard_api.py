@@ -89,9 +89,11 @@ def phase_live(args):
                                "--timeout", "30"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        p = wait_for("a non-zero live rate on echo",
+        # The pinger's connection must be up (the earlier phase's transfer
+        # alone already makes the rates non-zero).
+        p = wait_for("a non-zero live rate on echo with the pinger connected",
                      lambda: (lambda x: x if x["rateIn"] > 0 and x["rateOut"] > 0
-                              else None)(proxy(wp, E)), 8)
+                              and x["curConns"] == 1 else None)(proxy(wp, E)), 8)
         c = get_json(wp, "/api/clients")["clients"][0]
         check(c["rateIn"] > 0 and c["rateOut"] > 0, "client rate %r" % c)
         si = get_json(wp, "/api/serverinfo")
