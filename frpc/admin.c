@@ -23,6 +23,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "util.h"
+#include "web_assets.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -39,7 +40,7 @@ struct frpc_admin {
 	struct httpd *h;
 	struct event *stop_ev;
 	struct pending *pend;
-	struct httpd_route routes[8];
+	struct httpd_route routes[8];  /* the table below; httpd borrows it */
 };
 
 static const char *const status_names[] = {
@@ -353,6 +354,21 @@ static void on_transport(struct evhttp_request *req, const char *rest,
 		transport_put(arg, req);
 }
 
+/* The admin page (web/frpc, compiled in): "/" and "/static/...". */
+static void on_static(struct evhttp_request *req, const char *rest, void *arg)
+{
+	(void)arg;
+	char path[256];
+	snprintf(path, sizeof(path), "/%s", rest);
+	const struct web_asset *a =
+		web_asset_find(web_frpc_assets, web_frpc_nassets, path);
+	if (!a) {
+		httpd_reply_error(req, 404, "not found");
+		return;
+	}
+	httpd_reply_data(req, 200, a->type, a->data, a->len);
+}
+
 int frpc_admin_new(struct frpc *c, char *err, size_t errlen)
 {
 	const struct conf_web *w = &c->cfg->web;
@@ -372,7 +388,11 @@ int frpc_admin_new(struct frpc *c, char *err, size_t errlen)
 		{EVHTTP_REQ_GET | EVHTTP_REQ_PUT, "/api/config", on_config, c, 0},
 		{EVHTTP_REQ_GET | EVHTTP_REQ_PUT, "/api/transport", on_transport,
 		 a, 0},
+		/* Last: "/" is a prefix that would take every other path. */
+		{EVHTTP_REQ_GET, "/static/", on_static, c, 0},
+		{EVHTTP_REQ_GET, "/", on_static, c, 0},
 	};
+	_Static_assert(sizeof(r) <= sizeof(a->routes), "raise routes[]");
 	size_t n = sizeof(r) / sizeof(r[0]);
 	memcpy(a->routes, r, sizeof(r));
 	a->stop_ev = evtimer_new(c->base, stop_cb, c);

@@ -39,6 +39,12 @@ for p in /api/status /api/config /api/reload /api/transport; do
 	[ "$(code -u admin:wrong "$API$p")" = 401 ] || fail "$p with a wrong password is not 401"
 done
 [ "$(code -X POST "$API/api/stop")" = 401 ] || fail "/api/stop without credentials is not 401"
+# The admin page (compiled in) behind the same auth; unknown paths 404.
+[ "$(code "$API/")" = 401 ] || fail "/ without credentials is not 401"
+[ "$(code -u admin:pw "$API/")" = 200 ] || fail "admin page /"
+curl -s -u admin:pw "$API/" | grep -q "/static/app.js" || fail "admin page does not load its script"
+[ "$(code -u admin:pw "$API/static/app.js")" = 200 ] || fail "/static/app.js"
+[ "$(code -u admin:pw "$API/nonexistent")" = 404 ] || fail "unknown path is not 404"
 
 # /api/status: frp's map of type -> proxies with frp's keys.
 st=$(api "$API/api/status")
