@@ -106,6 +106,8 @@ struct frps_proxy_ops {
 	int (*start)(struct frps_proxy *p, char *err, size_t errlen);
 	/** Close the public side and everything waiting on it. */
 	void (*stop)(struct frps_proxy *p);
+	/** Optional: the client moved links; move long-lived work (udp). */
+	void (*relink)(struct frps_proxy *p);
 };
 
 struct frps_proxy {
