@@ -1,15 +1,18 @@
 /*
- * conf.c - the frpc and frps schemas (one row per YAML key) and the public
+ * conf.c - the frpc and frps schemas (one row per key) and the public
  * load/free API. The generic machinery is in conf_schema.c (walker, typed
- * setters) and conf_yaml.c (libyaml -> tree).
+ * setters); files become trees in conf_doc.c (format, templates) with the
+ * front ends conf_toml.c, conf_yaml.c and conf_json.c; conf_include.c
+ * merges frpc's included proxy files.
  *
  * Choices made here, documented in docs/config-reference.md:
  *  - A quoted scalar is a string: `bindPort: "7000"` is rejected, as frp
  *    rejects it. Plain scalars are accepted for string keys (`token: 1234`).
  *  - A null value (`key:`, `~`, `null`) means "not set": the default stays.
  *  - Integers are decimal; ranges are per key (the table below).
- *  - frp's -1 ("off") for heartbeats is not accepted: we always keep
- *    application heartbeats on, so the fields are always positive.
+ *  - frp's -1 ("off") for heartbeats is accepted with frp's meaning (any
+ *    value <= 0 is off there too): no application heartbeat, liveness
+ *    rests on the mux keepalive.
  */
 #include "conf.h"
 
@@ -18,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_doc.h"
+#include "conf_include.h"
 #include "conf_schema.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -65,6 +70,11 @@ static const char *check_word(const char *t)
 		      "0123456789_-") != n)
 		return "must be a word of up to 32 letters, digits, '_' or '-'";
 	return NULL;
+}
+
+static const char *check_word_or_empty(const char *t)
+{
+	return *t ? check_word(t) : NULL;
 }
 
 /* ---- proxies --------------------------------------------------------- */
@@ -121,9 +131,16 @@ static int check_unique_names(struct conf_ctx *c, struct name_ref *v,
 	}
 	if (!dup)
 		return 0;
+	/* Proxies may come from included files: name the first one's file
+	 * when it is not the file of the second. */
+	const char *f1 = first->key->file ? first->key->file : c->file;
+	const char *f2 = dup->key->file ? dup->key->file : c->file;
+	bool same = !strcmp(f1, f2);
+
 	return conf_fail(c, dup->key, "duplicate proxy name \"%s\" (first at "
-			 "%d:%d)", conf_esc(dup->name, esc, sizeof(esc)),
-			 first->key->line, first->key->col);
+			 "%s%s%d:%d)", conf_esc(dup->name, esc, sizeof(esc)),
+			 same ? "" : f1, same ? "" : ":", first->key->line,
+			 first->key->col);
 }
 
 static void free_proxies(void *base)
@@ -273,7 +290,8 @@ static int parse_allow_ports(struct conf_ctx *c, const struct conf_node *seq,
 #define LOG_ROWS(st) \
 	ROW_STR("log.to", st, log.to, "console", NULL), \
 	ROW_ENUM("log.level", st, log.level, "info", log_levels), \
-	ROW_INT("log.maxDays", st, log.max_days, "3", 0, 36500)
+	ROW_INT("log.maxDays", st, log.max_days, "3", 0, 36500), \
+	ROW_BOOL("log.disablePrintColor", st, log.disable_print_color, "false")
 #define WEB_ROWS(st) \
 	ROW_STR("webServer.addr", st, web.addr, "127.0.0.1", NULL), \
 	ROW_INT("webServer.port", st, web.port, "0", 0, 65535), \
@@ -294,12 +312,18 @@ static const struct conf_row frpc_rows[] = {
 	ROW_INT("transport.tcpMuxKeepaliveInterval", C,
 		tcp_mux_keepalive_interval, "30", 1, 86400),
 	ROW_INT("transport.poolCount", C, pool_count, "1", 0, 100),
-	ROW_INT("transport.heartbeatInterval", C, heartbeat_interval, "30", 1,
+	ROW_INT("transport.heartbeatInterval", C, heartbeat_interval, "30", -1,
 		86400),
-	ROW_INT("transport.heartbeatTimeout", C, heartbeat_timeout, "90", 1,
+	ROW_INT("transport.heartbeatTimeout", C, heartbeat_timeout, "90", -1,
 		86400),
 	ROW_INT("transport.dialServerTimeout", C, dial_server_timeout, "10", 1,
 		3600),
+	ROW_INT("transport.drainTimeout", C, drain_timeout, "600", 0, 864000),
+	ROW_STR("transport.fallbackProtocol", C, fallback_protocol, "",
+		check_word_or_empty),
+	ROW_INT("transport.fallbackTimeout", C, fallback_timeout, "5", 1, 3600),
+	ROW_INT("transport.fallbackRetryInterval", C, fallback_retry_interval,
+		"300", 1, 86400),
 	LOG_ROWS(C),
 	WEB_ROWS(C),
 	ROW_SEQ("proxies", parse_proxies, free_proxies),
@@ -324,12 +348,13 @@ static const struct conf_row frps_rows[] = {
 	ROW_INT("transport.tcpMuxKeepaliveInterval", S,
 		tcp_mux_keepalive_interval, "30", 1, 86400),
 	ROW_INT("transport.maxPoolCount", S, max_pool_count, "5", 0, 1000),
-	ROW_INT("transport.heartbeatTimeout", S, heartbeat_timeout, "90", 1,
+	ROW_INT("transport.heartbeatTimeout", S, heartbeat_timeout, "90", -1,
 		86400),
 	ROW_INT("userConnTimeout", S, user_conn_timeout, "10", 1, 3600),
 	ROW_BOOL("enablePrometheus", S, enable_prometheus, "false"),
 	LOG_ROWS(S),
 	WEB_ROWS(S),
+	ROW_STR("webServer.statsFile", S, stats_file, "", NULL),
 };
 #undef S
 static const struct conf_schema frps_schema = {
@@ -349,6 +374,42 @@ int conf_set_str(char **field, const char *value)
 		return -ENOMEM;
 	free(*field);
 	*field = s;
+	return 0;
+}
+
+int conf_frpc_add_proxy(struct frpc_conf *c, const struct conf_proxy *p,
+			char *err, size_t errlen)
+{
+	struct conf_proxy *v, *q;
+
+	if (!p->name || !*p->name) {
+		snprintf(err, errlen, "a proxy name is required");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->n_proxies; i++)
+		if (!strcmp(c->proxies[i].name, p->name)) {
+			snprintf(err, errlen, "duplicate proxy name \"%s\"",
+				 p->name);
+			return -EINVAL;
+		}
+	if (strcmp(p->type_name, "tcp") && strcmp(p->type_name, "udp")) {
+		snprintf(err, errlen, "proxy type \"%s\" is not one of tcp, udp",
+			 p->type_name);
+		return -EINVAL;
+	}
+	v = realloc(c->proxies, (c->n_proxies + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->proxies = v;
+	q = &v[c->n_proxies];
+	*q = *p;
+	q->type = strcmp(p->type_name, "udp") ? CONF_PROXY_TCP : CONF_PROXY_UDP;
+	q->name = strdup(p->name);
+	q->type_name = strdup(p->type_name);
+	q->local_ip = strdup(p->local_ip ? p->local_ip : "127.0.0.1");
+	c->n_proxies++; /* counted first so conf_frpc_free frees a partial one */
+	if (!q->name || !q->type_name || !q->local_ip)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -407,13 +468,16 @@ static int load(const char *path, const struct conf_schema *s, void *base,
 {
 	struct conf_ctx c = {.file = path, .err = err, .errlen = errlen,
 			     .scope = ""};
+	struct conf_files files = {0};
 	struct conf_node *root = NULL;
 	int rc;
 
-	rc = conf_yaml_load(path, &root, err, errlen);
+	rc = conf_doc_load(path, &root, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (conf_set_str(path_field, path) < 0)
+	if (s == &frpc_schema && (rc = conf_include_apply(&c, root, &files)))
+		; /* reported */
+	else if (conf_set_str(path_field, path) < 0)
 		rc = conf_fail_oom(&c);
 	else if (root && root->kind != CONF_NODE_MAP)
 		rc = conf_fail(&c, root, "expected a map of settings at the "
@@ -421,6 +485,7 @@ static int load(const char *path, const struct conf_schema *s, void *base,
 	else
 		rc = conf_schema_apply(&c, s, root, base, seen);
 	conf_node_free(root);
+	conf_files_free(&files);
 	return rc;
 }
 

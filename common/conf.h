@@ -1,9 +1,11 @@
 /*
- * conf.h - frps/frpc YAML configuration (frp >= 0.52 key names).
+ * conf.h - frps/frpc configuration (frp >= 0.52 key names) from TOML, YAML
+ * or JSON files (format by extension, as frp; see conf_doc.h).
  *
- * libyaml events are turned into typed structs through a schema table (one
- * row per key: name, type, offset, default, validator). A loaded config is
- * immutable; a reload parses a new one and swaps.
+ * Every format becomes one document tree, which is turned into typed structs
+ * through a schema table (one row per key: name, type, offset, default,
+ * validator). A loaded config is immutable; a reload parses a new one and
+ * swaps.
  *
  * Errors: conf_*_load() return 0 or -errno and fill err with exactly one line
  * "FILE:LINE:COL: what is wrong" (LINE/COL 1-based, of the offending key or
@@ -34,6 +36,8 @@ struct conf_log {
 	char *to;  /**< "console" (default) or a file path */
 	int level; /**< XPORT_LOG_* (default info) */
 	int max_days; /**< accepted for frp compatibility (default 3) */
+	bool disable_print_color; /**< accepted for frp compatibility: we
+				       never colour the log (default false) */
 };
 
 struct conf_web {
@@ -73,10 +77,18 @@ struct frpc_conf {
 	bool tcp_mux;             /**< default true */
 	int tcp_mux_keepalive_interval; /**< seconds, default 30 */
 	int pool_count;           /**< default 1 */
-	int heartbeat_interval;   /**< seconds; default 30 (frp: -1 with tcpMux;
-				       we keep heartbeats on, see README) */
-	int heartbeat_timeout;    /**< seconds; default 90 */
+	int heartbeat_interval;   /**< seconds; default 30; -1 = no application
+				       heartbeat (frp's meaning) */
+	int heartbeat_timeout;    /**< seconds; default 90; -1 = off */
 	int dial_server_timeout;  /**< seconds, default 10 */
+	int drain_timeout;        /**< transport.drainTimeout: seconds an old
+				       link's connections may run after a
+				       switch; default 600, 0 = no bound */
+	char *fallback_protocol;  /**< transport.fallbackProtocol, "" = off */
+	int fallback_timeout;     /**< seconds without a login answer before
+				       falling back, default 5 */
+	int fallback_retry_interval; /**< seconds between tries to move back,
+					  default 300 */
 	struct conf_xport_opts *xport; /**< one per transport.<name> map */
 	size_t n_xport;
 	struct conf_log log;
@@ -99,7 +111,7 @@ struct frps_conf {
 	bool tcp_mux;             /**< default true */
 	int tcp_mux_keepalive_interval; /**< default 30 */
 	int max_pool_count;       /**< default 5 */
-	int heartbeat_timeout;    /**< seconds, default 90 */
+	int heartbeat_timeout;    /**< seconds, default 90; -1 = off */
 	int user_conn_timeout;    /**< seconds, default 10 */
 	bool enable_prometheus;   /**< default false */
 	int login_time_window;    /**< seconds a Login timestamp may be off,
@@ -109,6 +121,8 @@ struct frps_conf {
 	size_t n_xport;
 	struct conf_log log;
 	struct conf_web web;      /**< dashboard */
+	char *stats_file;         /**< webServer.statsFile; "" = next to the
+				       config file (see frps/statsfile.h) */
 };
 
 /** Parse path into a new config. On error *out is untouched. */
@@ -125,6 +139,12 @@ void conf_frps_free(struct frps_conf *c);
 /** Options for transport `protocol` (NULL when the file has none). */
 const struct conf_xport_opts *conf_xport_find(const struct conf_xport_opts *v,
 					      size_t n, const char *protocol);
+
+/** Append a proxy built outside a file (frpc's `tcp`/`udp` quick
+ *  commands): p's strings are copied; type follows type_name. 0, -EINVAL
+ *  (err "what is wrong") or -ENOMEM. */
+int conf_frpc_add_proxy(struct frpc_conf *c, const struct conf_proxy *p,
+			char *err, size_t errlen);
 
 /** Replace a string field (for command-line overrides). 0/-ENOMEM. */
 int conf_set_str(char **field, const char *value);

@@ -29,10 +29,15 @@ struct ctl {
 	int dead;     /* ctl_free() called while in a callback */
 	int detached; /* ctl_detach() called */
 	int paused;
+	int handover; /* no owner: callbacks cleared, delivery held */
+	int pending_err; /* an error that arrived during a hand-over */
+	int has_pending_err;
+	struct event *resume_ev; /* delivers to the next owner from the loop */
 	int failed;   /* err_cb already delivered */
 };
 
 static void ctl_read_cb(struct bufferevent *bev, void *arg);
+static void ctl_resume_cb(evutil_socket_t fd, short what, void *arg);
 static void ctl_event_cb(struct bufferevent *bev, short what, void *arg);
 
 struct ctl *ctl_new(struct chan *ch, ctl_msg_cb msg_cb, ctl_err_cb err_cb,
@@ -61,6 +66,8 @@ struct ctl *ctl_new(struct chan *ch, ctl_msg_cb msg_cb, ctl_err_cb err_cb,
 
 static void ctl_destroy(struct ctl *c)
 {
+	if (c->resume_ev)
+		event_free(c->resume_ev);
 	crypto_cfb_free(c->enc);
 	crypto_cfb_free(c->dec);
 	if (c->plain)
@@ -150,6 +157,28 @@ void ctl_set_callbacks(struct ctl *c, ctl_msg_cb msg_cb, ctl_err_cb err_cb,
 	c->msg_cb = msg_cb;
 	c->err_cb = err_cb;
 	c->arg = arg;
+	if (!msg_cb || !err_cb) {
+		/* Between two owners: hold every message and error until the
+		 * next owner has set its callbacks. */
+		c->handover = 1;
+		return;
+	}
+	if (!c->handover)
+		return;
+	c->handover = 0;
+	/* Resume from the loop: what arrived meanwhile (or an error) reaches
+	 * the new owner, never from inside this call. */
+	if (!c->ch)
+		return;
+	if (!c->resume_ev)
+		c->resume_ev = evtimer_new(bufferevent_get_base(c->ch->bev),
+					   ctl_resume_cb, c);
+	if (c->resume_ev)
+		event_active(c->resume_ev, EV_TIMEOUT, 1);
+	else
+		bufferevent_trigger(c->ch->bev, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS |
+					    BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void ctl_pause(struct ctl *c, int paused)
@@ -196,6 +225,13 @@ static void ctl_fail(struct ctl *c, int err)
 {
 	if (c->failed)
 		return;
+	if (c->handover) {
+		c->pending_err = err;
+		c->has_pending_err = 1;
+		if (c->ch)
+			bufferevent_disable(c->ch->bev, EV_READ);
+		return;
+	}
 	c->failed = 1;
 	if (c->ch)
 		bufferevent_disable(c->ch->bev, EV_READ);
@@ -208,7 +244,7 @@ static void ctl_fail(struct ctl *c, int err)
  * user freed/detached us. Returns 1 if c must not be touched any more. */
 static int ctl_process(struct ctl *c)
 {
-	while (!c->paused && !c->dead && !c->failed && c->ch) {
+	while (!c->paused && !c->handover && !c->dead && !c->failed && c->ch) {
 		if (c->crypto_on) {
 			int rc = ctl_pump_crypto(c);
 			if (rc < 0) {
@@ -243,7 +279,27 @@ static void ctl_read_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	struct ctl *c = arg;
 	c->last_rx = util_now_ms();
-	ctl_process(c);
+	if (ctl_process(c))
+		return;
+	if (c->has_pending_err && !c->handover && !c->dead && !c->failed) {
+		/* An error held back during a hand-over, after the messages
+		 * that came before it. */
+		c->has_pending_err = 0;
+		c->in_cb++;
+		ctl_fail(c, c->pending_err);
+		c->in_cb--;
+		if (c->dead && c->in_cb == 0)
+			ctl_destroy(c);
+	}
+}
+
+static void ctl_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct ctl *c = arg;
+	if (c->ch && !c->dead)
+		ctl_read_cb(c->ch->bev, c);
 }
 
 static void ctl_event_cb(struct bufferevent *bev, short what, void *arg)

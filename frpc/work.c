@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,12 +34,18 @@ struct work {
 	struct bufferevent *local;  /* local service connection */
 	struct bufferevent *crypt;  /* useEncryption filter over ch->bev */
 	struct relay *relay;
-	struct frpc_proxy *p;
+	struct frpc_proxy *p;       /* referenced once known */
+	struct frpc_open *open;     /* the stream open under way */
+	struct frpc_resolve *res;   /* localIP being resolved */
+	bool in_connect;            /* inside bufferevent_socket_connect */
+	bool connect_failed;
 };
 
 static void work_end(struct work *w)
 {
 	TAILQ_REMOVE(&w->c->tracked, &w->t, link);
+	frpc_open_cancel(w->open);
+	frpc_resolve_cancel(w->res);
 	relay_free(w->relay);
 	if (w->crypt)
 		bufferevent_free(w->crypt);
@@ -47,6 +54,8 @@ static void work_end(struct work *w)
 	if (w->local)
 		bufferevent_free(w->local);
 	w->c->work_conns--;
+	w->l->nwork--;
+	frpc_proxy_unref(w->p);
 	frpc_link_unref(w->l);
 	free(w);
 }
@@ -62,6 +71,11 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct work *w = arg;
 	(void)bev;
+	if (w->in_connect) {
+		if (!(what & BEV_EVENT_CONNECTED))
+			w->connect_failed = true;
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		bufferevent_set_timeouts(w->local, NULL, NULL);
 		evutil_socket_t fd = bufferevent_getfd(w->local);
@@ -69,7 +83,7 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct bufferevent *wbev = w->ch->bev;
 		bufferevent_enable(wbev, EV_READ);
-		if (w->p->conf->use_encryption) {
+		if (w->p->conf.use_encryption) {
 			uint8_t key[CRYPTO_KEY_LEN];
 			const char *tok = w->c->cfg->auth_token;
 			crypto_frp_key(tok ? tok : "", key);
@@ -89,7 +103,7 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 			work_end(w);
 		return;
 	}
-	const struct conf_proxy *p = w->p->conf;
+	const struct conf_proxy *p = &w->p->conf;
 	LOG_W("frpc", "[%s] connect to local service [%s:%u] error: %s", p->name,
 	      p->local_ip, p->local_port,
 	      (what & BEV_EVENT_TIMEOUT) ? "timeout"
@@ -101,38 +115,45 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 	work_end(w);
 }
 
+static void local_resolved(int err, const struct sockaddr *sa, unsigned len,
+			   const char *errstr, void *arg)
+{
+	struct work *w = arg;
+	const struct conf_proxy *p = &w->p->conf;
+	w->res = NULL;
+	if (err == 0) {
+		w->local = sockbev_new(w->c->base, -1);
+		if (w->local) {
+			bufferevent_setcb(w->local, NULL, NULL, local_event, w);
+			struct timeval tv = {LOCAL_DIAL_TIMEOUT_S, 0};
+			bufferevent_set_timeouts(w->local, NULL, &tv);
+			/* A refused connect may be reported from inside the
+			 * call: local_event then only records it. */
+			w->in_connect = true;
+			int rc = bufferevent_socket_connect(w->local, (struct sockaddr *)sa,
+							    (int)len);
+			w->in_connect = false;
+			if (rc == 0 && !w->connect_failed)
+				return;
+		}
+		errstr = "cannot connect";
+	}
+	LOG_W("frpc", "[%s] connect to local service [%s:%u] error: %s", p->name,
+	      p->local_ip, p->local_port, errstr);
+	/* Abort so the user's connection on frps is closed promptly. */
+	chan_close(w->ch, XPORT_CLOSE_ABORT);
+	w->ch = NULL;
+	work_end(w);
+}
+
+/* localIP may be a host name (docker, compose): resolved without blocking
+ * the loop, then connected. */
 static int dial_local(struct work *w)
 {
-	const struct conf_proxy *p = w->p->conf;
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	int sslen;
-	struct sockaddr_in *a4 = (void *)&ss;
-	struct sockaddr_in6 *a6 = (void *)&ss;
-	if (inet_pton(AF_INET, p->local_ip, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(p->local_port);
-		sslen = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, p->local_ip, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(p->local_port);
-		sslen = sizeof(*a6);
-	} else {
-		/* A host name: let libevent resolve it (blocking, rare). */
-		sslen = sizeof(ss);
-		if (evutil_parse_sockaddr_port(p->local_ip, (struct sockaddr *)&ss,
-					       &sslen) != 0)
-			return -EINVAL;
-	}
-	w->local = sockbev_new(w->c->base, -1);
-	if (!w->local)
-		return -ENOMEM;
-	bufferevent_setcb(w->local, NULL, NULL, local_event, w);
-	struct timeval tv = {LOCAL_DIAL_TIMEOUT_S, 0};
-	bufferevent_set_timeouts(w->local, NULL, &tv);
-	if (bufferevent_socket_connect(w->local, (struct sockaddr *)&ss, sslen) != 0)
-		return -ECONNREFUSED;
-	return 0;
+	const struct conf_proxy *p = &w->p->conf;
+	w->res = frpc_resolve_start(w->c, p->local_ip, p->local_port, SOCK_STREAM,
+				    local_resolved, w);
+	return w->res ? 0 : -ENOMEM;
 }
 
 static void work_msg(struct ctl *ctl, struct msg *m, void *arg)
@@ -151,21 +172,27 @@ static void work_msg(struct ctl *ctl, struct msg *m, void *arg)
 		return;
 	}
 	w->p = frpc_find_proxy(w->c, s->proxy_name ? s->proxy_name : "");
+	if (w->p)
+		frpc_proxy_ref(w->p);
 	if (!w->p) {
 		LOG_W("frpc", "StartWorkConn for unknown proxy [%s]",
 		      s->proxy_name ? s->proxy_name : "");
 		work_end(w);
 		return;
 	}
-	LOG_D("frpc", "[%s] new user connection from %s:%d", w->p->conf->name,
-	      s->src_addr ? s->src_addr : "?", s->src_port);
-	if (w->p->conf->type == CONF_PROXY_UDP) {
+	LOG_D("frpc", "[%s] new user connection from %s:%d over %s",
+	      w->p->conf.name, s->src_addr ? s->src_addr : "?", s->src_port,
+	      w->l->xp->ops->name);
+	if (w->p->conf.type == CONF_PROXY_UDP) {
 		/* The udp proxy keeps the ctl for UDPPacket messages and owns
-		 * the link reference from now on. */
+		 * the link and proxy references from now on. The ctl's
+		 * delivery stays paused until it has set its callbacks. */
+		ctl_set_callbacks(ctl, NULL, NULL, NULL);
 		w->ctl = NULL;
 		TAILQ_REMOVE(&w->c->tracked, &w->t, link);
-		frpc_udp_start(w->c, w->l, w->p, ctl);
 		w->c->work_conns--;
+		w->l->nwork--;
+		frpc_udp_start(w->c, w->l, w->p, ctl);
 		free(w);
 		return;
 	}
@@ -175,8 +202,8 @@ static void work_msg(struct ctl *ctl, struct msg *m, void *arg)
 	bufferevent_disable(w->ch->bev, EV_READ);
 	if (dial_local(w) < 0) {
 		LOG_W("frpc", "[%s] connect to local service [%s:%u] error",
-		      w->p->conf->name, w->p->conf->local_ip,
-		      w->p->conf->local_port);
+		      w->p->conf.name, w->p->conf.local_ip,
+		      w->p->conf.local_port);
 		chan_close(w->ch, XPORT_CLOSE_ABORT);
 		w->ch = NULL;
 		work_end(w);
@@ -195,6 +222,7 @@ static void work_err(struct ctl *ctl, int err, void *arg)
 static void opened(struct chan *ch, void *arg)
 {
 	struct work *w = arg;
+	w->open = NULL;
 	if (!ch) {
 		work_end(w);
 		return;
@@ -221,10 +249,27 @@ void frpc_work_request(struct frpc *c, struct frpc_link *l)
 	if (!w)
 		return;
 	w->t.kill = work_kill;
+	w->t.l = l;
 	TAILQ_INSERT_TAIL(&c->tracked, &w->t, link);
 	w->c = c;
 	w->l = l;
 	frpc_link_ref(l);
+	l->nwork++;
 	c->work_conns++;
-	frpc_link_open_stream(l, opened, w);
+	/* The stream opens on the link the request came from, with that
+	 * link's transport, whatever the client's current link is. */
+	w->open = frpc_link_open_stream(l, opened, w);
+	if (!w->open)
+		work_end(w);
+}
+
+void frpc_kill_link_work(struct frpc *c, struct frpc_link *l)
+{
+	struct frpc_track *t;
+again:
+	TAILQ_FOREACH(t, &c->tracked, link)
+		if (t->l == l) {
+			t->kill(t);
+			goto again;
+		}
 }
