@@ -7,9 +7,9 @@
  * samples over 10 round trips) and the propagation delay (windowed min of
  * RTT samples over 10 s). Transmissions are paced at gain x bandwidth and
  * the data in flight is capped near 2 x bandwidth x min RTT. Random loss
- * does not enter the model; a queue that stands for whole rounds (every RTT
- * sample of a round well above the min RTT) does: the bandwidth filter
- * forgets older rounds and the pacer drains.
+ * does not enter the model; a queue that stands (every RTT sample of two
+ * min-RTT windows well above the min RTT) does: the estimate becomes the
+ * rate just measured, less 1/16, and DRAIN empties the queue.
  *
  * Units: link bytes (what kcp_flush outputs plus kcp_set_wire's extra per
  * datagram, scaled by the FEC parity ratio), bytes/s, milliseconds.
@@ -33,9 +33,9 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define INIT_RTT_MS 10        /* pacing before the first RTT sample */
 #define BURST_MS 2            /* pacing budget carried over, at most */
 #define BURST_SEGS 2          /* ... or this many full datagrams */
-#define SEND_AHEAD_SEGS 16    /* queued beyond one interval of pacing */
-/* A standing queue: every RTT sample of a round above min_rtt by this
- * fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS rounds in a row. */
+#define SEND_AHEAD_SEGS 16    /* queued beyond two intervals of pacing */
+/* A standing queue: every RTT sample of a min-RTT window above min_rtt by
+ * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
 #define QUEUE_FRAC 8          /* min_rtt / 8 */
 #define QUEUE_MIN_MS 3
 #define OVERFLOW_MIN_RETX 8   /* STARTUP: resends that can mean overflow */
@@ -576,7 +576,7 @@ uint32_t kcp_send_limit(const struct kcp *k)
 
 	if (!k->bbr.on)
 		return lim;
-	/* What is in flight plus one interval of pacing plus a little: the
+	/* What is in flight plus two intervals of pacing plus a little: the
 	 * pacer never runs dry between two refills, memory follows what the
 	 * path holds, and a small message the application writes behind bulk
 	 * data waits about one interval, not a window, before it leaves. */
