@@ -60,9 +60,13 @@ up_bytes() {
 # run N PORT_BULK PORT_ECHO (in B, 127.0.0.1 or 10.98.N.1) -> R_* values
 run() {
 	local n=$1 pb=$2 pe=$3 host=${4:-127.0.0.1} b0 b1 out
-	local cnt=$((SECS * 1000 / 20))
+	# each probe waits for its answer: with a long queue a probe takes a
+	# round trip plus the queue, so keep their number small enough to end
+	# well inside the transfer (a probe outlasting it measures an idle
+	# link); allow for up to 300 ms of queue
+	local cnt=$((SECS * 1000 / (20 + 2 * D + 300) / 2))
 	b0=$(up_bytes "$n")
-	ip netns exec "$B" "$NT" udp-ping --host "10.98.$n.1" --port 5003 --count "$cnt" \
+	ip netns exec "$B" "$NT" udp-ping --host "10.98.$n.1" --port 5003 --count $((SECS * 1000 / 20 / 2)) \
 		--interval-ms 20 --wait-ms 3000 >"$T/ping$n" 2>&1 &
 	local pp=$!
 	ip netns exec "$B" "$NT" rtt --host "$host" --port "$pe" --count "$cnt" --size 64 \
@@ -91,6 +95,7 @@ printf '%-16s %-7s %8s %7s %9s %9s %6s %9s %9s\n' link tunnel "Mbit/s" "share" "
 n=0
 for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	IFS=: read -r mb d loss <<<"$l"
+	D=$d
 	rate=$((mb * 1000000))
 	n=$((n + 1))
 	name="${mb}M/$((2 * d))ms/${loss}%"
