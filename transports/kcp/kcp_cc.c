@@ -33,6 +33,8 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define INIT_RTT_MS 10        /* pacing before the first RTT sample */
 #define BURST_MS 2            /* pacing budget carried over, at most */
 #define BURST_SEGS 2          /* ... or this many full datagrams */
+#define MIN_SAMPLE_MS 4       /* shortest rate-sample interval */
+#define MIN_BDP_RTT_MS 5      /* RTT the BDP assumes at least (ms clock) */
 #define SEND_AHEAD_SEGS 16    /* queued beyond two intervals of pacing */
 /* A standing queue: every RTT sample of a min-RTT window above min_rtt by
  * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
@@ -72,10 +74,19 @@ static uint32_t rtt_or_guess(const struct kcp_bbr *b)
 	return b->min_rtt ? b->min_rtt : INIT_RTT_MS;
 }
 
+/* The RTT behind BDP and the inflight cap: on a path of a tick or two the
+ * ms clock, the event loop and receive batching are most of the RTT. */
+static uint32_t bdp_rtt(const struct kcp_bbr *b)
+{
+	uint32_t r = rtt_or_guess(b);
+
+	return r < MIN_BDP_RTT_MS ? MIN_BDP_RTT_MS : r;
+}
+
 /* bandwidth x min RTT x gain, in bytes */
 static uint64_t bdp(const struct kcp_bbr *b, uint32_t gain)
 {
-	return b->btl_bw * rtt_or_guess(b) / 1000 * gain / GAIN_UNIT;
+	return b->btl_bw * bdp_rtt(b) / 1000 * gain / GAIN_UNIT;
 }
 
 static uint32_t pacing_gain(const struct kcp_bbr *b)
@@ -520,14 +531,32 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 							  : ack_el;
 		uint64_t bw;
 
+		uint64_t got = b->delivered - b->rs_prior;
+
+		/* A path whose RTT is a tick or two (a LAN, loopback) gives
+		 * intervals the ms clock cannot measure: take the rate over
+		 * the last MIN_SAMPLE_MS of deliveries instead. */
+		if (iv < MIN_SAMPLE_MS && b->ck_ms &&
+		    tdiff(now, b->ck_ms) >= MIN_SAMPLE_MS) {
+			iv = (uint32_t)tdiff(now, b->ck_ms);
+			got = b->delivered - b->ck_del;
+		}
 		/* ms stamps: the true interval is iv +- 1; the max filter
 		 * would keep the samples that erred short */
 		iv++;
-		bw = (b->delivered - b->rs_prior) * 1000 / iv;
+		bw = got * 1000 / iv;
 		/* too short to mean anything next to the RTT */
-		if (iv >= (b->min_rtt ? b->min_rtt : 1) &&
+		if (iv > MIN_SAMPLE_MS &&
+		    iv >= (b->min_rtt ? b->min_rtt : 1) &&
 		    (!b->app_rs || bw >= b->btl_bw))
 			bw_update(b, bw);
+		/* the checkpoint trails by 1-2 sample lengths */
+		if (!b->ck_ms || tdiff(now, b->ck_ms) >= 2 * MIN_SAMPLE_MS) {
+			b->ck_ms = b->ck2_ms;
+			b->ck_del = b->ck2_del;
+			b->ck2_ms = now;
+			b->ck2_del = b->delivered;
+		}
 	}
 	if (b->min_rtt && tdiff(now, b->q_ms) >= (int32_t)b->min_rtt) {
 		check_standing_queue(b, now);
