@@ -459,11 +459,13 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		cwnd_eff = k->cwnd;
 	if (k->bbr.on) {
 		/* Windows are ceilings; the pacer and the inflight cap decide
-		 * what leaves. Early retransmission only once nothing new is
-		 * waiting (a paced sender rarely "moves" in a given flush). */
+		 * what leaves. Early retransmission once everything in the
+		 * window has been sent (a paced sender rarely "moves" in a
+		 * given flush): then no new transmissions bring more skips,
+		 * whether the application is done or the window is full. */
 		window_fill(k, cwnd_eff);
-		moved = k->snd_queue.n || (k->snd_buf.n &&
-			 ring_at(&k->snd_buf, k->snd_buf.n - 1)->xmit == 0);
+		moved = k->snd_buf.n &&
+			ring_at(&k->snd_buf, k->snd_buf.n - 1)->xmit == 0;
 		kcp_cc_refill(k, now);
 	} else {
 		moved = window_fill(k, cwnd_eff);
