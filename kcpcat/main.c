@@ -4,7 +4,8 @@
  *
  *   kcpcat [-l] HOST:PORT [--crypt NAME] [--key KEY] [--datashard N]
  *          [--parityshard N] [--mode M] [--mtu N] [--sndwnd N] [--rcvwnd N]
- *          [-w SECONDS] [--echo] [--transport NAME] [--transports-dir DIR]
+ *          [--congestion bbr|none] [-w SECONDS] [--echo] [--transport NAME]
+ *          [--transports-dir DIR]
  *
  * Client: stdin -> peer, peer -> stdout. -l: accept one session, same
  * plumbing. KCP has no FIN, so the exit rule is: after stdin EOF, wait until
@@ -248,7 +249,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: kcpcat [-l] HOST:PORT [--crypt NAME] [--key KEY] "
 		   "[--datashard N] [--parityshard N]\n"
 		   "              [--mode normal|fast|fast2|fast3] [--mtu N] "
-		   "[--sndwnd N] [--rcvwnd N] [-w SECONDS]\n"
+		   "[--sndwnd N] [--rcvwnd N] [--congestion bbr|none]\n"
+		   "              [-w SECONDS]\n"
 		   "              [--echo] [--transport NAME] [--transports-dir DIR]\n");
 }
 
@@ -259,7 +261,8 @@ int main(int argc, char **argv)
 	} map[] = {{"crypt", "crypt"},         {"key", "key"},
 		   {"datashard", "dataShards"}, {"parityshard", "parityShards"},
 		   {"mode", "mode"},           {"mtu", "mtu"},
-		   {"sndwnd", "sndWnd"},       {"rcvwnd", "rcvWnd"}};
+		   {"sndwnd", "sndWnd"},       {"rcvwnd", "rcvWnd"},
+		   {"congestion", "congestion"}};
 	enum { O_MAP = 256, O_XDIR = O_MAP + 16, O_XPORT };
 	struct option lopts[16];
 	size_t nmap = sizeof(map) / sizeof(map[0]);

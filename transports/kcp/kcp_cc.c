@@ -160,7 +160,9 @@ void kcp_cc_refill(struct kcp *k, uint32_t now)
 	/* a long pause cannot bank more than one burst */
 	if (dt > 1000)
 		dt = 1000;
-	b->credit += (int64_t)(b->pacing_rate * (uint64_t)dt / 1000);
+	b->credit += (int64_t)((b->pacing_rate > b->wnd_rate ?
+				b->pacing_rate : b->wnd_rate) *
+			       (uint64_t)dt / 1000);
 	if (b->credit > cap)
 		b->credit = cap;
 }
@@ -569,9 +571,17 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 	set_rate_and_cwnd(k, acked);
 }
 
-void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle)
+void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle,
+		      uint32_t wnd_segs)
 {
 	struct kcp_bbr *b = &k->bbr;
+
+	/* When snd_wnd/rmt_wnd bind, the window already bounds what is in
+	 * flight, as in kcp-go: pacing below the window's own rate would
+	 * only keep a window-bound sender from catching up after a stall
+	 * (a repaired hole at una opens the whole window at once). */
+	b->wnd_rate = wnd_segs ? (uint64_t)wnd_segs * full_charge(k) * 1000 /
+					 bdp_rtt(b) * 5 / 4 : 0;
 
 	b->waiting = blocked;
 	/* nothing left to send and room under the cap: whatever the next

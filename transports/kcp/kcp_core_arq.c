@@ -434,7 +434,7 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		out_emit(k);
 		k->ts_probe = k->probe_wait = 0;
 		if (k->bbr.on)
-			kcp_cc_flush_end(k, false, true);
+			kcp_cc_flush_end(k, false, true, 0);
 		if (!k->nocwnd && k->cwnd < 1) {
 			k->cwnd = 1;
 			k->incr = k->mss;
@@ -533,11 +533,17 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	k->st.retrans_segs += lost + fast + early;
 	if (k->bbr.on) {
 		uint32_t wait;
-		bool idle = !k->snd_queue.n &&
-			    (!k->snd_buf.n ||
-			     ring_at(&k->snd_buf, k->snd_buf.n - 1)->xmit > 0);
+		bool sent_all = !k->snd_buf.n ||
+				ring_at(&k->snd_buf, k->snd_buf.n - 1)->xmit > 0;
+		/* Held back by snd_wnd/rmt_wnd, not by the path: like an idle
+		 * application, what the next samples show is the window's
+		 * rate, which must not lower the path's estimate. */
+		bool wnd_limited = k->snd_queue.n && sent_all &&
+				   k->snd_nxt - k->snd_una >= cwnd_eff;
 
-		kcp_cc_flush_end(k, blocked, idle);
+		kcp_cc_flush_end(k, blocked, sent_all && (!k->snd_queue.n ||
+							  wnd_limited),
+				 wnd_limited ? cwnd_eff : 0);
 		wait = kcp_pace_wait(k, now);
 		if (wait < minrto)
 			minrto = wait;

@@ -88,6 +88,7 @@ struct kcp_bbr {
 	uint32_t ck_ms, ck2_ms;     /* delivery checkpoints for short RTTs */
 	uint64_t ck_del, ck2_del;
 	uint64_t pacing_rate;       /* bytes/s */
+	uint64_t wnd_rate;          /* window / min_rtt while the window binds */
 	uint32_t cwnd, inflight;    /* bytes */
 	int64_t credit;             /* pacing budget, bytes */
 	uint32_t credit_ms;
@@ -226,7 +227,9 @@ void kcp_cc_refill(struct kcp *k, uint32_t now);
 /* No delivery for half an RTT (at least one interval). */
 bool kcp_cc_stalled(const struct kcp *k, uint32_t now);
 /* End of a flush's transmit pass: blocked = data was left for the pacer,
- * idle = nothing at all was left to send. */
-void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle);
+ * idle = nothing was left to send in the window, wnd_segs = the window
+ * (snd_wnd/rmt_wnd) when it, not the path, held data back (else 0). */
+void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle,
+		      uint32_t wnd_segs);
 
 #endif
