@@ -22,7 +22,7 @@ SRC=$(free_port); ECHO=$(free_port)
 start src "$NT" source-server --bind 127.0.0.1 --port "$SRC" --bytes "$BYTES" --seed 9
 start echo "$NT" echo-server --bind 127.0.0.1 --port "$ECHO"
 wait_port "$SRC"; wait_port "$ECHO"
-KOPT="{crypt: aes, key: bench, mode: fast2, sndWnd: ${WND:-1024}, rcvWnd: ${WND:-1024}, dataShards: 10, parityShards: 3, writeDelay: false}"
+KOPT="{crypt: aes, key: bench, mode: fast2, sndWnd: ${WND:-1024}, rcvWnd: ${WND:-1024}, dataShards: 10, parityShards: 3, writeDelay: false${KCC:+, congestion: $KCC}}"
 KT=(--crypt aes --key bench --mode fast2 --sndwnd ${WND:-1024} --rcvwnd ${WND:-1024} --datashard 10 --parityshard 3 --mtu 1350 --nocomp --quiet)
 
 mbps() { sed -n 's/.*MBps=\([0-9.]*\).*/\1/p'; }

@@ -34,7 +34,8 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define BURST_MS 2            /* pacing budget carried over, at most */
 #define BURST_SEGS 2          /* ... or this many full datagrams */
 #define MIN_SAMPLE_MS 4       /* shortest rate-sample interval */
-#define MIN_BDP_RTT_MS 5      /* RTT the BDP assumes at least (ms clock) */
+#define MIN_BDP_RTT_MS 10     /* RTT the BDP assumes at least (ms clock) */
+#define CATCHUP_MS 8          /* a late timer may send what it owed */
 #define SEND_AHEAD_SEGS 16    /* queued beyond two intervals of pacing */
 /* A standing queue: every RTT sample of a min-RTT window above min_rtt by
  * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
@@ -148,6 +149,13 @@ void kcp_set_wire(struct kcp *k, uint32_t extra, uint32_t ds, uint32_t ps)
 		kcp_cc_reset(k);
 }
 
+/* The rate the budget fills at: the pacing rate, or the window's own
+ * while snd_wnd/rmt_wnd bind (kcp_cc_flush_end). */
+static uint64_t rate_of(const struct kcp_bbr *b)
+{
+	return b->pacing_rate > b->wnd_rate ? b->pacing_rate : b->wnd_rate;
+}
+
 void kcp_cc_refill(struct kcp *k, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
@@ -157,12 +165,14 @@ void kcp_cc_refill(struct kcp *k, uint32_t now)
 	b->credit_ms = now;
 	if (dt <= 0)
 		return;
-	/* a long pause cannot bank more than one burst */
-	if (dt > 1000)
-		dt = 1000;
-	b->credit += (int64_t)((b->pacing_rate > b->wnd_rate ?
-				b->pacing_rate : b->wnd_rate) *
-			       (uint64_t)dt / 1000);
+	/* When data waited for the pacer, a timer that fired late (a busy
+	 * event loop) may send what it owed for up to CATCHUP_MS; otherwise
+	 * (a pause of the sender) no more than one burst is banked. */
+	if (dt > CATCHUP_MS)
+		dt = CATCHUP_MS;
+	if (b->waiting && (uint64_t)cap < rate_of(b) * (uint64_t)dt / 1000)
+		cap = (int64_t)(rate_of(b) * (uint64_t)dt / 1000);
+	b->credit += (int64_t)(rate_of(b) * (uint64_t)dt / 1000);
 	if (b->credit > cap)
 		b->credit = cap;
 }
