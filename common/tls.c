@@ -20,9 +20,7 @@
  *
  * Reentrancy: the pair is created with BEV_OPT_DEFER_CALLBACKS, so no
  * user callback ever runs on our stack, and the user may close us from
- * any of its callbacks. We only free ourselves from tls_stream_close or,
- * for a close waiting for the handshake, from our own callbacks right
- * before returning.
+ * any of its callbacks. We only free ourselves from tls_stream_close.
  */
 #include "tls_int.h"
 
@@ -59,7 +57,7 @@ struct tls_stream {
 	bool failed;       /* one error reported; nothing moves any more */
 	bool eof_up;       /* EOF delivered to the user */
 	bool under_eof;
-	bool closing;      /* user closed with FLUSH before the handshake */
+	bool closing;      /* final flush under way: errors free at once */
 	bool rd_paused;    /* underlying reads stopped for RCV_HIGH */
 };
 
@@ -224,10 +222,6 @@ static void process(struct tls_stream *t)
 			return;
 		}
 		handshake_done(t);
-		if (t->closing) {
-			finish_flush(t);
-			return;
-		}
 		if (pump_out(t, false) < 0)
 			return;
 	}
@@ -428,7 +422,10 @@ void tls_stream_close(struct tls_stream *t, int how)
 {
 	if (!t)
 		return;
-	if (how == XPORT_CLOSE_ABORT || t->failed || t->closing) {
+	/* Before the handshake there is nothing the peer could read yet:
+	 * a close then is an abort, so no stream outlives its owner. */
+	if (how == XPORT_CLOSE_ABORT || t->failed || t->closing ||
+	    !t->established) {
 		stream_free(t, XPORT_CLOSE_ABORT);
 		return;
 	}
@@ -439,14 +436,8 @@ void tls_stream_close(struct tls_stream *t, int how)
 	bufferevent_free(t->user);
 	t->user = NULL;
 	bufferevent_setcb(t->mine, NULL, NULL, NULL, NULL);
-	if (t->established) {
-		t->closing = true;
-		finish_flush(t);
-		return;
-	}
-	/* Handshake still running: finish it (bounded by its timer), then
-	 * flush; a failure frees us with ABORT. */
 	t->closing = true;
+	finish_flush(t);
 }
 
 /* ---- as a chan ------------------------------------------------------------ */

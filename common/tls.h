@@ -108,10 +108,14 @@ enum tls_sniff_kind tls_sniff_classify(uint8_t first);
  *  timed out first (ch == NULL, already closed; err -errno). */
 typedef void (*tls_sniff_cb)(struct chan *ch, enum tls_sniff_kind kind,
 			     int err, void *arg);
+struct tls_sniff;
 /** Wait for ch's first byte (takes ch) for at most timeout_ms; cb runs
- *  exactly once, from the loop. 0 or -errno (then ch is closed and cb
- *  will not run). The caller bounds how many sniffs wait at once. */
-int tls_sniff(struct event_base *base, struct chan *ch, int timeout_ms,
-	      tls_sniff_cb cb, void *arg);
+ *  exactly once, from the loop, unless cancelled first. NULL on OOM (ch
+ *  is then closed and cb will not run). The caller bounds how many sniffs
+ *  wait at once. */
+struct tls_sniff *tls_sniff(struct event_base *base, struct chan *ch,
+			    int timeout_ms, tls_sniff_cb cb, void *arg);
+/** Stop waiting: ch is closed, cb does not run. */
+void tls_sniff_cancel(struct tls_sniff *s);
 
 #endif

@@ -14,7 +14,7 @@
 #include "chan.h"
 #include "tls.h"
 
-struct sniff {
+struct tls_sniff {
 	struct chan *ch;
 	struct event *timer;
 	tls_sniff_cb cb;
@@ -30,7 +30,7 @@ enum tls_sniff_kind tls_sniff_classify(uint8_t first)
 	return TLS_SNIFF_PLAIN;
 }
 
-static void sniff_end(struct sniff *s, enum tls_sniff_kind kind, int err)
+static void sniff_end(struct tls_sniff *s, enum tls_sniff_kind kind, int err)
 {
 	struct chan *ch = s->ch;
 	tls_sniff_cb cb = s->cb;
@@ -73,13 +73,13 @@ static void sniff_timeout(evutil_socket_t fd, short what, void *arg)
 	sniff_end(arg, TLS_SNIFF_PLAIN, -ETIMEDOUT);
 }
 
-int tls_sniff(struct event_base *base, struct chan *ch, int timeout_ms,
-	      tls_sniff_cb cb, void *arg)
+struct tls_sniff *tls_sniff(struct event_base *base, struct chan *ch,
+			    int timeout_ms, tls_sniff_cb cb, void *arg)
 {
-	struct sniff *s = calloc(1, sizeof(*s));
+	struct tls_sniff *s = calloc(1, sizeof(*s));
 	if (!s) {
 		chan_close(ch, XPORT_CLOSE_ABORT);
-		return -ENOMEM;
+		return NULL;
 	}
 	s->ch = ch;
 	s->cb = cb;
@@ -91,7 +91,7 @@ int tls_sniff(struct event_base *base, struct chan *ch, int timeout_ms,
 			event_free(s->timer);
 		free(s);
 		chan_close(ch, XPORT_CLOSE_ABORT);
-		return -ENOMEM;
+		return NULL;
 	}
 	bufferevent_setcb(ch->bev, sniff_read, NULL, sniff_event, s);
 	bufferevent_enable(ch->bev, EV_READ);
@@ -100,5 +100,13 @@ int tls_sniff(struct event_base *base, struct chan *ch, int timeout_ms,
 	if (evbuffer_get_length(bufferevent_get_input(ch->bev)) > 0)
 		bufferevent_trigger(ch->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
 							 BEV_TRIG_DEFER_CALLBACKS);
-	return 0;
+	return s;
+}
+
+void tls_sniff_cancel(struct tls_sniff *s)
+{
+	bufferevent_setcb(s->ch->bev, NULL, NULL, NULL, NULL);
+	chan_close(s->ch, XPORT_CLOSE_ABORT);
+	event_free(s->timer);
+	free(s);
 }
