@@ -413,19 +413,17 @@ void conf_frps_free(struct frps_conf *c)
 /* certFile and keyFile come together; reported at the one that is set.
  * frps: a trustedCaFile means client certificates are required, which
  * only makes sense when plain clients are refused too (frp does this). */
-static int check_tls(const char *path, const struct conf_schema *s,
+static int check_tls(struct conf_ctx *c, const struct conf_schema *s,
 		     const struct conf_seen *seen, struct conf_tls *t,
-		     bool server, char *err, size_t errlen)
+		     bool server)
 {
-	struct conf_ctx c = {.file = path, .err = err, .errlen = errlen,
-			     .scope = ""};
 	bool has_cert = t->cert_file && *t->cert_file;
 	bool has_key = t->key_file && *t->key_file;
 
 	if (has_cert != has_key) {
 		const char *set = has_cert ? "transport.tls.certFile"
 					   : "transport.tls.keyFile";
-		return conf_fail(&c, conf_seen_key(s, seen, set),
+		return conf_fail(c, conf_seen_key(s, seen, set),
 				 "%s: transport.tls.certFile and "
 				 "transport.tls.keyFile must be set together",
 				 set);
@@ -435,11 +433,25 @@ static int check_tls(const char *path, const struct conf_schema *s,
 	return 0;
 }
 
+static int frpc_post(struct conf_ctx *c, const struct conf_schema *s,
+		     const struct conf_seen *seen, void *base)
+{
+	return check_tls(c, s, seen, &((struct frpc_conf *)base)->tls, false);
+}
+
+static int frps_post(struct conf_ctx *c, const struct conf_schema *s,
+		     const struct conf_seen *seen, void *base)
+{
+	return check_tls(c, s, seen, &((struct frps_conf *)base)->tls, true);
+}
+
 /* Shared body of both loaders: read path, apply the schema to base (which
  * already holds the defaults), leave the seen rows in *seen. */
 static int load(const char *path, const struct conf_schema *s, void *base,
-		char **path_field, struct conf_seen *seen, char *err,
-		size_t errlen)
+		char **path_field, struct conf_seen *seen,
+		int (*post)(struct conf_ctx *, const struct conf_schema *,
+			    const struct conf_seen *, void *),
+		char *err, size_t errlen)
 {
 	struct conf_ctx c = {.file = path, .err = err, .errlen = errlen,
 			     .scope = ""};
@@ -456,6 +468,9 @@ static int load(const char *path, const struct conf_schema *s, void *base,
 			       "top level, got %s", conf_node_kind_name(root));
 	else
 		rc = conf_schema_apply(&c, s, root, base, seen);
+	/* checks across keys, while the key nodes (positions) still exist */
+	if (rc == 0 && post)
+		rc = post(&c, s, seen, base);
 	conf_node_free(root);
 	return rc;
 }
@@ -472,10 +487,8 @@ int conf_frpc_load(const char *path, struct frpc_conf **out, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	rc = load(path, &frpc_schema, c, &c->path, &seen, err, errlen);
-	if (rc == 0)
-		rc = check_tls(path, &frpc_schema, &seen, &c->tls, false, err,
-			       errlen);
+	rc = load(path, &frpc_schema, c, &c->path, &seen, frpc_post, err,
+		  errlen);
 	if (rc < 0) {
 		conf_frpc_free(c);
 		return rc;
@@ -496,10 +509,8 @@ int conf_frps_load(const char *path, struct frps_conf **out, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	rc = load(path, &frps_schema, c, &c->path, &seen, err, errlen);
-	if (rc == 0)
-		rc = check_tls(path, &frps_schema, &seen, &c->tls, true, err,
-			       errlen);
+	rc = load(path, &frps_schema, c, &c->path, &seen, frps_post, err,
+		  errlen);
 	/* proxyBindAddr defaults to whatever bindAddr ended up being. */
 	if (rc == 0 && !conf_seen_key(&frps_schema, &seen, "proxyBindAddr") &&
 	    conf_set_str(&c->proxy_bind_addr, c->bind_addr) < 0) {

@@ -84,12 +84,14 @@ static int bio_recv(void *arg, unsigned char *buf, size_t len)
 
 /* ---- reporting up ------------------------------------------------------ */
 
-static void fail(struct tls_stream *t, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void fail_at(struct tls_stream *t, int level, int err,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define fail(t, err, ...) fail_at(t, XPORT_LOG_WARN, err, __VA_ARGS__)
 
 /* One log line, then BEV_EVENT_ERROR on the user's side (deferred, with
  * errno = -err for whoever looks). */
-static void fail(struct tls_stream *t, int err, const char *fmt, ...)
+static void fail_at(struct tls_stream *t, int level, int err,
+		    const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -99,7 +101,7 @@ static void fail(struct tls_stream *t, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	LOG_W("tls", "%s: %s", t->peer, msg);
+	log_write(level, "tls", "%s: %s", t->peer, msg);
 	if (t->timer)
 		event_del(t->timer);
 	bufferevent_disable(t->under, EV_READ);
@@ -289,9 +291,11 @@ static void under_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		/* the transport's failure, not TLS's: the layer above says it */
 		int e = EVUTIL_SOCKET_ERROR();
-		fail(t, e ? -e : -EIO, "connection error: %s",
-		     e ? strerror(e) : "transport failed");
+		fail_at(t, t->established ? XPORT_LOG_DEBUG : XPORT_LOG_WARN,
+			e ? -e : -EIO, "connection error: %s",
+			e ? strerror(e) : "transport failed");
 	}
 }
 
