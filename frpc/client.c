@@ -104,6 +104,11 @@ int frpc_new(struct event_base *base, struct frpc_conf *cfg, struct frpc **out,
 		snprintf(p->wire_name, n, "%s%s%s", user, *user ? "." : "",
 			 p->conf->name);
 	}
+	int trc = frpc_tls_init(c, err, errlen);
+	if (trc < 0) {
+		frpc_free(c);
+		return trc;
+	}
 	c->ops = xport_find(cfg->protocol);
 	if (!c->ops) {
 		snprintf(err, errlen, "transport.protocol \"%s\": no such transport "
@@ -165,6 +170,7 @@ void frpc_free(struct frpc *c)
 	free(c->proxies);
 	if (c->xctx)
 		c->ops->fini(c->xctx);
+	frpc_tls_fini(c);
 	conf_frpc_free(c->cfg);
 	free(c);
 }

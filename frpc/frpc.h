@@ -18,6 +18,7 @@ struct ctl;
 struct mux_session;
 struct xport_dial;
 struct frpc_link;
+struct tls_config;
 
 /** Run-time state of one configured proxy. */
 struct frpc_proxy {
@@ -45,6 +46,7 @@ struct frpc {
 	struct frpc_conf *cfg;            /**< owned */
 	const struct xport_ops *ops;      /**< transport for cfg->protocol */
 	struct xport_ctx *xctx;
+	struct tls_config *tls;           /**< transport.tls, NULL when off */
 	struct frpc_link *link;           /**< current link to frps, or NULL */
 	struct event *retry_ev;           /**< reconnect backoff timer */
 	int backoff_ms;
@@ -83,6 +85,13 @@ typedef void (*frpc_open_cb)(struct chan *ch, void *arg);
 void frpc_link_open_stream(struct frpc_link *l, frpc_open_cb cb, void *arg);
 const char *frpc_link_run_id(struct frpc_link *l);
 struct frpc_proxy *frpc_find_proxy(struct frpc *c, const char *name);
+
+/* tls_link.c: transport.tls */
+int frpc_tls_init(struct frpc *c, char *err, size_t errlen);
+void frpc_tls_fini(struct frpc *c);
+/** Wrap a new transport stream in TLS when it is on (takes ch; NULL in,
+ *  or on OOM, NULL out). */
+struct chan *frpc_tls_wrap(struct frpc *c, struct chan *ch);
 
 /* udp.c: a StartWorkConn for a udp proxy; takes the ctl */
 void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,

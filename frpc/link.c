@@ -315,7 +315,7 @@ static void dial_done(struct xport_stream *s, int err, void *arg)
 		link_fail(l, why);
 		return;
 	}
-	struct chan *tch = chan_from_xport(c->ops, s);
+	struct chan *tch = frpc_tls_wrap(c, chan_from_xport(c->ops, s));
 	if (!tch) {
 		link_fail(l, "out of memory");
 		return;
@@ -381,7 +381,7 @@ static void open_dial_done(struct xport_stream *s, int err, void *arg)
 	struct frpc_link *l = r->l;
 	struct chan *ch = NULL;
 	if (err == 0) {
-		ch = chan_from_xport(l->c->ops, s);
+		ch = frpc_tls_wrap(l->c, chan_from_xport(l->c->ops, s));
 	} else {
 		LOG_W("frpc", "work connection to server: %s", strerror(-err));
 	}

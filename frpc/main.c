@@ -42,6 +42,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
+static bool xport_known(const char *name) { return xport_find(name) != NULL; }
+
 int main(int argc, char **argv)
 {
 	enum { O_PROTO = 256, O_ADDR, O_PORT, O_TOKEN, O_LEVEL, O_XDIR };
@@ -109,6 +111,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (verify) {
+		/* transport.<name> subtrees must name a plugin that loads */
+		xport_load_default(xdir, xport_host_default());
+		if (conf_xport_check(cfg->xport, cfg->n_xport, xport_known, err,
+				     sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			conf_frpc_free(cfg);
+			return 2;
+		}
 		printf("frpc: the configuration file %s syntax is ok\n", path);
 		conf_frpc_free(cfg);
 		return 0;
@@ -150,6 +160,13 @@ run:;
 			      "yet; no web port is opened");
 	if (xport_load_default(xdir, xport_host_default()) <= 0) {
 		LOG_E("frpc", "no transport plugins could be loaded");
+		conf_frpc_free(cfg);
+		log_close();
+		return 2;
+	}
+	if (conf_xport_check(cfg->xport, cfg->n_xport, xport_known, err,
+			     sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
 		conf_frpc_free(cfg);
 		log_close();
 		return 2;
