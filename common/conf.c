@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_doc.h"
+#include "conf_include.h"
 #include "conf_schema.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -121,9 +123,16 @@ static int check_unique_names(struct conf_ctx *c, struct name_ref *v,
 	}
 	if (!dup)
 		return 0;
+	/* Proxies may come from included files: name the first one's file
+	 * when it is not the file of the second. */
+	const char *f1 = first->key->file ? first->key->file : c->file;
+	const char *f2 = dup->key->file ? dup->key->file : c->file;
+	bool same = !strcmp(f1, f2);
+
 	return conf_fail(c, dup->key, "duplicate proxy name \"%s\" (first at "
-			 "%d:%d)", conf_esc(dup->name, esc, sizeof(esc)),
-			 first->key->line, first->key->col);
+			 "%s%s%d:%d)", conf_esc(dup->name, esc, sizeof(esc)),
+			 same ? "" : f1, same ? "" : ":", first->key->line,
+			 first->key->col);
 }
 
 static void free_proxies(void *base)
@@ -273,7 +282,8 @@ static int parse_allow_ports(struct conf_ctx *c, const struct conf_node *seq,
 #define LOG_ROWS(st) \
 	ROW_STR("log.to", st, log.to, "console", NULL), \
 	ROW_ENUM("log.level", st, log.level, "info", log_levels), \
-	ROW_INT("log.maxDays", st, log.max_days, "3", 0, 36500)
+	ROW_INT("log.maxDays", st, log.max_days, "3", 0, 36500), \
+	ROW_BOOL("log.disablePrintColor", st, log.disable_print_color, "false")
 #define WEB_ROWS(st) \
 	ROW_STR("webServer.addr", st, web.addr, "127.0.0.1", NULL), \
 	ROW_INT("webServer.port", st, web.port, "0", 0, 65535), \
@@ -360,6 +370,42 @@ int conf_set_str(char **field, const char *value)
 		return -ENOMEM;
 	free(*field);
 	*field = s;
+	return 0;
+}
+
+int conf_frpc_add_proxy(struct frpc_conf *c, const struct conf_proxy *p,
+			char *err, size_t errlen)
+{
+	struct conf_proxy *v, *q;
+
+	if (!p->name || !*p->name) {
+		snprintf(err, errlen, "a proxy name is required");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < c->n_proxies; i++)
+		if (!strcmp(c->proxies[i].name, p->name)) {
+			snprintf(err, errlen, "duplicate proxy name \"%s\"",
+				 p->name);
+			return -EINVAL;
+		}
+	if (strcmp(p->type_name, "tcp") && strcmp(p->type_name, "udp")) {
+		snprintf(err, errlen, "proxy type \"%s\" is not one of tcp, udp",
+			 p->type_name);
+		return -EINVAL;
+	}
+	v = realloc(c->proxies, (c->n_proxies + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->proxies = v;
+	q = &v[c->n_proxies];
+	*q = *p;
+	q->type = strcmp(p->type_name, "udp") ? CONF_PROXY_TCP : CONF_PROXY_UDP;
+	q->name = strdup(p->name);
+	q->type_name = strdup(p->type_name);
+	q->local_ip = strdup(p->local_ip ? p->local_ip : "127.0.0.1");
+	c->n_proxies++; /* counted first so conf_frpc_free frees a partial one */
+	if (!q->name || !q->type_name || !q->local_ip)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -455,13 +501,16 @@ static int load(const char *path, const struct conf_schema *s, void *base,
 {
 	struct conf_ctx c = {.file = path, .err = err, .errlen = errlen,
 			     .scope = ""};
+	struct conf_files files = {0};
 	struct conf_node *root = NULL;
 	int rc;
 
-	rc = conf_yaml_load(path, &root, err, errlen);
+	rc = conf_doc_load(path, &root, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (conf_set_str(path_field, path) < 0)
+	if (s == &frpc_schema && (rc = conf_include_apply(&c, root, &files)))
+		; /* reported */
+	else if (conf_set_str(path_field, path) < 0)
 		rc = conf_fail_oom(&c);
 	else if (root && root->kind != CONF_NODE_MAP)
 		rc = conf_fail(&c, root, "expected a map of settings at the "
@@ -472,6 +521,7 @@ static int load(const char *path, const struct conf_schema *s, void *base,
 	if (rc == 0 && post)
 		rc = post(&c, s, seen, base);
 	conf_node_free(root);
+	conf_files_free(&files);
 	return rc;
 }
 

@@ -48,6 +48,8 @@ struct conf_log {
 	char *to;  /**< "console" (default) or a file path */
 	int level; /**< XPORT_LOG_* (default info) */
 	int max_days; /**< accepted for frp compatibility (default 3) */
+	bool disable_print_color; /**< accepted for frp compatibility: we
+				       never colour the log (default false) */
 };
 
 struct conf_web {
@@ -141,6 +143,12 @@ void conf_frps_free(struct frps_conf *c);
 /** Options for transport `protocol` (NULL when the file has none). */
 const struct conf_xport_opts *conf_xport_find(const struct conf_xport_opts *v,
 					      size_t n, const char *protocol);
+
+/** Append a proxy built outside a file (frpc's `tcp`/`udp` quick
+ *  commands): p's strings are copied; type follows type_name. 0, -EINVAL
+ *  (err "what is wrong") or -ENOMEM. */
+int conf_frpc_add_proxy(struct frpc_conf *c, const struct conf_proxy *p,
+			char *err, size_t errlen);
 
 /** Check that every transport.<name> subtree names a transport that
  *  is_known() accepts (the loaded plugins; core layers such as tls are

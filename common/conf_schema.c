@@ -23,8 +23,9 @@ int conf_fail(struct conf_ctx *c, const struct conf_node *at, const char *fmt,
 	int k;
 
 	if (at)
-		k = snprintf(c->err, c->errlen, "%s:%d:%d: %s", c->file,
-			     at->line, at->col, c->scope ? c->scope : "");
+		k = snprintf(c->err, c->errlen, "%s:%d:%d: %s",
+			     at->file ? at->file : c->file, at->line, at->col,
+			     c->scope ? c->scope : "");
 	else
 		k = snprintf(c->err, c->errlen, "%s: %s", c->file,
 			     c->scope ? c->scope : "");

@@ -81,7 +81,7 @@ const char *conf_node_kind_name(const struct conf_node *n)
 	}
 }
 
-static int append(struct conf_node *parent, struct conf_node *kid)
+int conf_node_append(struct conf_node *parent, struct conf_node *kid)
 {
 	/* Capacity is implicit: 4, then doubled whenever n reaches a power of
 	 * two. n is bounded by the input size. */
@@ -110,7 +110,7 @@ static int attach(struct builder *b, struct conf_node *node)
 		return 0;
 	}
 	parent = b->stack[b->depth - 1];
-	if (append(parent, node) < 0)
+	if (conf_node_append(parent, node) < 0)
 		return -ENOMEM;
 	if (parent->kind == CONF_NODE_MAP && parent->n % 2 == 1 &&
 	    node->kind != CONF_NODE_SCALAR)
@@ -120,17 +120,22 @@ static int attach(struct builder *b, struct conf_node *node)
 	return 0;
 }
 
-static struct conf_node *node_new(enum conf_node_kind kind,
-				  const yaml_mark_t *m)
+struct conf_node *conf_node_new(enum conf_node_kind kind, int line, int col)
 {
 	struct conf_node *n = calloc(1, sizeof(*n));
 
 	if (n) {
 		n->kind = kind;
-		n->line = (int)m->line + 1;
-		n->col = (int)m->column + 1;
+		n->line = line;
+		n->col = col;
 	}
 	return n;
+}
+
+static struct conf_node *node_new(enum conf_node_kind kind,
+				  const yaml_mark_t *m)
+{
+	return conf_node_new(kind, (int)m->line + 1, (int)m->column + 1);
 }
 
 static bool is_null_text(const char *s)
@@ -312,7 +317,7 @@ static int read_all(int fd, char **out, size_t *outlen)
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		if (len == cap) {
+		if (len + 1 >= cap) {
 			if (cap > CONF_YAML_MAX_SIZE) {
 				free(buf);
 				return -EFBIG;
@@ -340,16 +345,15 @@ static int read_all(int fd, char **out, size_t *outlen)
 		free(buf);
 		return -EFBIG;
 	}
+	buf[len] = '\0';
 	*out = buf;
 	*outlen = len;
 	return 0;
 }
 
-int conf_yaml_load(const char *path, struct conf_node **root, char *err,
+int conf_file_read(const char *path, char **buf, size_t *len, char *err,
 		   size_t errlen)
 {
-	char *buf = NULL;
-	size_t len = 0;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -358,17 +362,26 @@ int conf_yaml_load(const char *path, struct conf_node **root, char *err,
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	rc = read_all(fd, &buf, &len);
+	rc = read_all(fd, buf, len);
 	close(fd);
-	if (rc == -EFBIG) {
+	if (rc == -EFBIG)
 		snprintf(err, errlen, "%s: file is larger than %u bytes", path,
 			 CONF_YAML_MAX_SIZE);
-		return rc;
-	}
-	if (rc < 0) {
+	else if (rc < 0)
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	return rc;
+}
+
+int conf_yaml_load(const char *path, struct conf_node **root, char *err,
+		   size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = conf_file_read(path, &buf, &len, err, errlen);
+	if (rc < 0)
 		return rc;
-	}
 	rc = conf_yaml_parse(path, buf, len, root, err, errlen);
 	free(buf);
 	return rc;

@@ -24,6 +24,9 @@ struct conf_node {
 	struct conf_node **kid; /**< maps: key0, value0, key1, value1, ...;
 				     sequences: the items */
 	size_t n;            /**< number of entries in kid */
+	const char *file;    /**< file the node came from when it is not the
+				  file being loaded (includes); borrowed */
+	unsigned char pflags; /**< private to the parser that built it */
 };
 
 /** Largest configuration file we read, and deepest nesting we accept. */
@@ -41,6 +44,14 @@ int conf_yaml_load(const char *path, struct conf_node **root, char *err,
 int conf_yaml_parse(const char *name, const char *buf, size_t len,
 		    struct conf_node **root, char *err, size_t errlen);
 void conf_node_free(struct conf_node *n);
+/** A zeroed node of kind at line:col (NULL on ENOMEM). */
+struct conf_node *conf_node_new(enum conf_node_kind kind, int line, int col);
+/** Append kid to a map or sequence. 0 or -ENOMEM (kid not taken then). */
+int conf_node_append(struct conf_node *parent, struct conf_node *kid);
+/** Read a whole configuration file (at most CONF_YAML_MAX_SIZE bytes) into
+ *  a malloc'd, NUL-terminated buffer. 0 or -errno with err "PATH: why". */
+int conf_file_read(const char *path, char **buf, size_t *len, char *err,
+		   size_t errlen);
 /** Human name of a node's kind: "a map", "a sequence", "a scalar", "an
  *  empty value" (null scalar). */
 const char *conf_node_kind_name(const struct conf_node *n);

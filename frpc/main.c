@@ -4,6 +4,7 @@
  *   frpc [-c frpc.yaml] [--protocol P] [--server-addr A] [--server-port N]
  *        [--token T] [--log-level L] [--transports-dir DIR]
  *   frpc verify -c frpc.yaml
+ *   frpc tcp|udp -n NAME -l LOCAL_PORT [-r REMOTE_PORT] ... (quick.c)
  *
  * Exit status: 0 after SIGTERM/SIGINT, 1 when the first login fails with
  * loginFailExit, 2 for configuration or start-up errors.
@@ -20,6 +21,7 @@
 #include "conf.h"
 #include "frpc.h"
 #include "log.h"
+#include "quick.h"
 #include "version.h"
 #include "xport_loader.h"
 
@@ -29,7 +31,8 @@ static void usage(FILE *f)
 		"usage: frpc [-c FILE] [--protocol P] [--server-addr A] "
 		"[--server-port N]\n"
 		"            [--token T] [--log-level L] [--transports-dir DIR]\n"
-		"       frpc verify -c FILE\n");
+		"       frpc verify -c FILE\n"
+		"       frpc tcp|udp -n NAME -l LOCAL_PORT [flags] (frpc tcp -h)\n");
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -59,6 +62,17 @@ int main(int argc, char **argv)
 	const char *path = NULL, *proto = NULL, *addr = NULL, *port = NULL,
 		   *token = NULL, *level = NULL, *xdir = NULL;
 	bool verify = false;
+	char err[512];
+	struct frpc_conf *cfg = NULL;
+	if (argc > 1 && frpc_quick_cmd(argv[1])) { /* frpc tcp|udp: quick.c */
+		int q = frpc_quick_parse(argc, argv, &cfg, &level, &xdir, err,
+					 sizeof(err));
+		if (q < 0)
+			fprintf(stderr, "%s\n", err);
+		if (q != 0)
+			return q < 0 ? 2 : 0;
+		goto run;
+	}
 	if (argc > 1 && strcmp(argv[1], "verify") == 0) {
 		verify = true;
 		argv[1] = argv[0];
@@ -85,8 +99,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	char err[512];
-	struct frpc_conf *cfg = NULL;
 	if (path) {
 		if (conf_frpc_load(path, &cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
@@ -111,6 +123,7 @@ int main(int argc, char **argv)
 		conf_frpc_free(cfg);
 		return 0;
 	}
+run:;
 	int lvl = cfg->log.level;
 	if (level && (lvl = log_level_parse(level)) < 0) {
 		fprintf(stderr, "--log-level: \"%s\" is not one of trace, debug, "

@@ -7,6 +7,7 @@
  * bits offset by start_ms.
  */
 #include "kcp_sim.h"
+#include "kcp_sim_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,11 +16,14 @@
 #include <string.h>
 
 #define PREFIX_FILL 0xA5
+#define KCP_SIM_FEC_MAX 16 /* lost data datagrams kept per FEC group */
 
 struct sim_pkt {
 	uint64_t at;  /* arrival, elapsed ms */
 	uint64_t seq; /* tie breaker: send order */
 	int to;
+	bool parity;  /* emulated FEC parity: occupies the link only */
+	bool rebuilt; /* emulated FEC recovery: regular = false */
 	size_t len;
 	uint8_t *data;
 };
@@ -32,6 +36,13 @@ struct sim_end {
 	uint32_t reserved, mtu;
 	struct kcp_sim_link link;
 	uint64_t timer; /* next flush, elapsed ms */
+	struct kcp_sim_btl *btl, *own_btl;
+	uint32_t fec_n;      /* data datagrams in the open FEC group */
+	size_t fec_max;      /* longest of them */
+	uint32_t fec_nlost, fec_nkeep;
+	uint64_t fec_last;   /* latest arrival in the group */
+	uint8_t fec_keep[KCP_SIM_FEC_MAX][KCP_MTU_MAX]; /* lost data copies */
+	size_t fec_keep_len[KCP_SIM_FEC_MAX];
 };
 
 struct kcp_sim {
@@ -126,22 +137,38 @@ static struct sim_pkt heap_pop(struct kcp_sim *sim)
 	return top;
 }
 
-static void link_send(struct kcp_sim *sim, int from, const uint8_t *data,
-		      size_t len)
+/* Returns the first copy's arrival time, or 0 when the link lost it. */
+static uint64_t link_send(struct kcp_sim *sim, int from, const uint8_t *data,
+			  size_t len, size_t wire_len, bool parity)
 {
-	const struct kcp_sim_link *l = &sim->end[from].link;
+	struct sim_end *e = &sim->end[from];
+	const struct kcp_sim_link *l = &e->link;
 	int copies = 1 + chance(sim, l->dup_ppm);
+	uint64_t at = sim->clock;
 
+	sim->st.wire_bytes[from] += wire_len + l->wire_extra;
+	if (e->btl) {
+		uint64_t dep;
+
+		if (!kcp_sim_btl_admit(e->btl, sim->clock * 1000,
+				       wire_len + l->wire_extra, &dep)) {
+			sim->st.lost[from]++;
+			return 0;
+		}
+		at = (dep + 999) / 1000;
+	}
 	if (chance(sim, l->loss_ppm)) {
 		sim->st.lost[from]++;
-		return;
+		return 0;
 	}
+	uint64_t first = 0;
+
 	for (int c = 0; c < copies; c++) {
 		struct sim_pkt p = {
-			.at = sim->clock + l->delay_ms +
-			      rnd_upto(sim, l->jitter_ms),
+			.at = at + l->delay_ms + rnd_upto(sim, l->jitter_ms),
 			.seq = sim->seq++,
 			.to = from ^ 1,
+			.parity = parity,
 			.len = len,
 		};
 
@@ -153,8 +180,63 @@ static void link_send(struct kcp_sim *sim, int from, const uint8_t *data,
 			continue;
 		}
 		memcpy(p.data, data, len);
+		if (!first)
+			first = p.at;
 		heap_push(sim, p);
 	}
+	return first;
+}
+
+/* FEC emulation: parity after every fec_ds data datagrams; when a group
+ * lost no more than fec_ps of its datagrams, the lost data ones arrive
+ * rebuilt (kcp_input regular = false) with the group's last arrival. */
+static void fec_account(struct kcp_sim *sim, struct sim_end *e,
+			const uint8_t *kcpb, size_t klen, size_t len,
+			uint64_t at)
+{
+	const struct kcp_sim_link *l = &e->link;
+
+	if (!l->fec_ds || !l->fec_ps)
+		return;
+	if (len > e->fec_max)
+		e->fec_max = len;
+	if (at > e->fec_last)
+		e->fec_last = at;
+	if (!at) {
+		e->fec_nlost++;
+		if (e->fec_nkeep < KCP_SIM_FEC_MAX && klen <= KCP_MTU_MAX) {
+			memcpy(e->fec_keep[e->fec_nkeep], kcpb, klen);
+			e->fec_keep_len[e->fec_nkeep++] = klen;
+		}
+	}
+	if (++e->fec_n < l->fec_ds)
+		return;
+	for (uint32_t i = 0; i < l->fec_ps; i++) {
+		at = link_send(sim, e->side, kcpb, 0, e->fec_max, true);
+		if (!at)
+			e->fec_nlost++;
+		else if (at > e->fec_last)
+			e->fec_last = at;
+	}
+	if (e->fec_nlost <= l->fec_ps && e->fec_last) {
+		for (uint32_t i = 0; i < e->fec_nkeep; i++) {
+			struct sim_pkt p = {
+				.at = e->fec_last, .seq = sim->seq++,
+				.to = e->side ^ 1, .rebuilt = true,
+				.len = e->fec_keep_len[i],
+			};
+
+			p.data = malloc(p.len);
+			if (!p.data)
+				continue;
+			memcpy(p.data, e->fec_keep[i], p.len);
+			heap_push(sim, p);
+			sim->st.fec_rebuilt[e->side]++;
+		}
+	}
+	e->fec_n = e->fec_nlost = e->fec_nkeep = 0;
+	e->fec_max = 0;
+	e->fec_last = 0;
 }
 
 /* Every PUSH must lie inside the sender's window when it leaves. */
@@ -212,7 +294,9 @@ static void sim_output(uint8_t *buf, size_t len, void *arg)
 		sim->st.lost[e->side]++;
 		return;
 	}
-	link_send(sim, e->side, buf + e->reserved, len - e->reserved);
+	fec_account(sim, e, buf + e->reserved, len - e->reserved, len,
+		    link_send(sim, e->side, buf + e->reserved,
+			      len - e->reserved, len, false));
 }
 
 static void flush_side(struct kcp_sim *sim, int side)
@@ -247,6 +331,13 @@ struct kcp_sim *kcp_sim_new(uint64_t seed, uint32_t conv, uint32_t start_ms,
 		e->reserved = (uint32_t)sides[i]->kcp.reserved;
 		e->mtu = kcp_mtu(e->kcp);
 		kcp_set_output(e->kcp, sim_output, e);
+		if (e->link.rate_bps) {
+			e->own_btl = kcp_sim_btl_new(e->link.rate_bps,
+						     e->link.queue_pkts);
+			if (!e->own_btl)
+				goto fail;
+			e->btl = e->own_btl;
+		}
 	}
 	/* A session runs its first update when it is created. */
 	for (int i = 0; i < 2; i++)
@@ -261,8 +352,10 @@ void kcp_sim_free(struct kcp_sim *sim)
 {
 	if (!sim)
 		return;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		kcp_free(sim->end[i].kcp);
+		kcp_sim_btl_free(sim->end[i].own_btl);
+	}
 	for (size_t i = 0; i < sim->nheap; i++)
 		free(sim->heap[i].data);
 	free(sim->heap);
@@ -350,9 +443,13 @@ bool kcp_sim_step(struct kcp_sim *sim, uint64_t limit)
 		struct sim_pkt p = heap_pop(sim);
 		struct sim_end *e = &sim->end[p.to];
 
+		if (p.parity) {
+			free(p.data);
+			continue;
+		}
 		sim->st.delivered[p.to]++;
-		if (kcp_input(e->kcp, p.data, p.len, true, e->ack_nodelay,
-			      kcp_sim_now(sim)))
+		if (kcp_input(e->kcp, p.data, p.len, !p.rebuilt,
+			      e->ack_nodelay, kcp_sim_now(sim)))
 			sim->st.input_errs++;
 		free(p.data);
 	}
@@ -360,6 +457,28 @@ bool kcp_sim_step(struct kcp_sim *sim, uint64_t limit)
 		if (sim->end[i].timer <= sim->clock)
 			flush_side(sim, i);
 	return true;
+}
+
+void kcp_sim_set_btl(struct kcp_sim *sim, int from, struct kcp_sim_btl *b)
+{
+	struct sim_end *e = &sim->end[from & 1];
+
+	e->btl = b ? b : e->own_btl;
+}
+
+struct kcp_sim_btl *kcp_sim_get_btl(struct kcp_sim *sim, int from)
+{
+	return sim->end[from & 1].btl;
+}
+
+uint64_t kcp_sim_next_event(const struct kcp_sim *sim)
+{
+	uint64_t t = sim->end[0].timer < sim->end[1].timer ?
+			     sim->end[0].timer : sim->end[1].timer;
+
+	if (sim->nheap && sim->heap[0].at < t)
+		t = sim->heap[0].at;
+	return t < sim->clock ? sim->clock : t;
 }
 
 size_t kcp_sim_inflight(const struct kcp_sim *sim)

@@ -29,7 +29,38 @@ struct kcp_sim_link {
 	uint32_t dup_ppm;     /* datagram delivered twice (second one later) */
 	uint32_t reorder_ppm; /* datagram held back an extra ... */
 	uint32_t reorder_ms;  /* ... uniform [1, reorder_ms] */
+	/* Bottleneck (rate_bps != 0): datagrams are serialized at rate_bps
+	 * (each costs its length + wire_extra bytes) behind a tail-drop FIFO
+	 * of queue_pkts datagrams, then delayed; random loss strikes after
+	 * the queue. jitter/reorder still apply on top. */
+	uint64_t rate_bps;
+	uint32_t queue_pkts;  /* 0 = 1000 */
+	uint32_t wire_extra;  /* e.g. 28 for IPv4 + UDP */
+	/* FEC parity traffic: after every fec_ds data datagrams, fec_ps
+	 * parity datagrams as long as the group's longest go out too (they
+	 * occupy the link and the receiver discards them); a group that lost
+	 * at most fec_ps datagrams delivers its lost data datagrams rebuilt
+	 * (regular = false) when its last datagram arrives. */
+	uint32_t fec_ds, fec_ps;
 };
+
+/** A bottleneck several simulators can share (two sessions through one
+ *  link): pass it to kcp_sim_set_btl() on each, then advance them
+ *  together with kcp_sim_next_event()/kcp_sim_step(). */
+struct kcp_sim_btl;
+struct kcp_sim_btl *kcp_sim_btl_new(uint64_t rate_bps, uint32_t queue_pkts);
+void kcp_sim_btl_free(struct kcp_sim_btl *b);
+/** Changes the rate from now on (what is queued keeps its schedule). */
+void kcp_sim_btl_set_rate(struct kcp_sim_btl *b, uint64_t rate_bps);
+struct kcp_sim_btl_stats {
+	uint64_t pkts, bytes; /* admitted to the queue (link bytes) */
+	uint64_t drops;       /* tail drops */
+	uint64_t qsum, qn;    /* sum/count of queued bytes seen on arrival */
+	uint64_t qmax;        /* most bytes queued */
+};
+/** Queued bytes (not yet serialized) at the simulators' time now_ms. */
+uint64_t kcp_sim_btl_backlog(const struct kcp_sim_btl *b, uint64_t now_ms);
+struct kcp_sim_btl_stats *kcp_sim_btl_stats(struct kcp_sim_btl *b);
 
 struct kcp_sim_side {
 	struct kcp_cfg kcp;       /* passed to kcp_new() */
@@ -53,6 +84,9 @@ struct kcp_sim_stats {
 	/* PUSH sent outside snd_una .. snd_una + snd_wnd - 1 at send time */
 	uint64_t window_violations;
 	uint32_t max_inflight[2]; /* largest sn - snd_una + 1 seen per side */
+	uint64_t wire_bytes[2];   /* link bytes offered per side (+extra,
+				     + emulated parity) */
+	uint64_t fec_rebuilt[2];  /* datagrams the emulated FEC recovered */
 };
 
 struct kcp_sim;
@@ -88,6 +122,13 @@ int kcp_sim_inject(struct kcp_sim *sim, int side, const uint8_t *data,
  * when that limit is reached without an event.
  */
 bool kcp_sim_step(struct kcp_sim *sim, uint64_t elapsed_limit);
+/** Routes datagrams from side `from` through a shared bottleneck (not
+ *  owned; NULL = the link's own, from its rate_bps). */
+void kcp_sim_set_btl(struct kcp_sim *sim, int from, struct kcp_sim_btl *b);
+/** The bottleneck a side sends into (own or shared), NULL if none. */
+struct kcp_sim_btl *kcp_sim_get_btl(struct kcp_sim *sim, int from);
+/** Elapsed time of the next event (arrival or timer). */
+uint64_t kcp_sim_next_event(const struct kcp_sim *sim);
 /** Datagrams in flight on the link. */
 size_t kcp_sim_inflight(const struct kcp_sim *sim);
 

@@ -161,7 +161,8 @@ struct kcp *kcp_new(uint32_t conv, const struct kcp_cfg *cfg)
 		goto inval;
 	if (kcp_wndsize(k, cfg->snd_wnd, cfg->rcv_wnd) ||
 	    kcp_set_mtu(k, cfg_default(cfg->mtu, KCP_MTU_DEF)) ||
-	    kcp_set_reserved(k, cfg->reserved))
+	    kcp_set_reserved(k, cfg->reserved) ||
+	    kcp_set_congestion(k, cfg->congestion))
 		goto inval;
 	return k;
 inval:

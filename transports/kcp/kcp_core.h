@@ -94,6 +94,25 @@ struct kcp_cfg {
 	bool stream;          /* stream mode (kcptun) instead of messages */
 	uint32_t dead_link;   /* transmissions before kcp_dead() (0 = 20) */
 	uint32_t pool_keep;   /* idle payload buffers kept (0 = 64) */
+	int congestion;       /* KCP_CC_NONE (kcp-go exact) or KCP_CC_BBR */
+};
+
+/* Congestion control (kcp_set_congestion). NONE keeps kcp-go's behaviour
+ * exactly (its loss-based cwnd, or none with nc). BBR replaces the cwnd by
+ * a model of the path (bottleneck bandwidth x min RTT, kcp_cc.c) and paces
+ * transmissions; the wire is unchanged. */
+#define KCP_CC_NONE 0
+#define KCP_CC_BBR 1
+
+/** The controller's view of the path (all 0 with KCP_CC_NONE). */
+struct kcp_cc_info {
+	uint64_t btl_bw;      /* estimated bottleneck bandwidth, bytes/s */
+	uint64_t pacing_rate; /* bytes/s */
+	uint32_t min_rtt;     /* ms, 0 = no sample yet */
+	uint32_t inflight;    /* bytes sent and not yet acknowledged */
+	uint32_t cwnd;        /* inflight cap, bytes */
+	uint32_t state;       /* 0 startup 1 drain 2 probe_bw 3 probe_rtt */
+	uint32_t rounds;      /* round trips counted so far */
 };
 
 /** Counters, monotonic (kcp-go SNMP names in brackets). */
@@ -223,6 +242,26 @@ int32_t kcp_rttvar(const struct kcp *kcp);
 uint32_t kcp_rto(const struct kcp *kcp);
 const struct kcp_stats *kcp_get_stats(const struct kcp *kcp);
 void kcp_get_info(const struct kcp *kcp, struct kcp_info *info);
+/** KCP_CC_NONE or KCP_CC_BBR; -EINVAL otherwise. Switch before the
+ *  first send. */
+int kcp_set_congestion(struct kcp *kcp, int algo);
+/** What a datagram costs on the link beyond the bytes the core outputs:
+ *  extra bytes each (crypt trailer, IP/UDP headers) and the FEC parity
+ *  ratio (ds data + ps parity shards; 0/0 = no FEC). The controller paces
+ *  and measures in these link bytes. */
+void kcp_set_wire(struct kcp *kcp, uint32_t extra, uint32_t ds, uint32_t ps);
+/** Link bytes sent outside kcp_flush (duplicate copies, FEC fillers):
+ *  taken from the pacing budget, so later datagrams wait for them. */
+void kcp_cc_charge(struct kcp *kcp, size_t bytes, uint32_t now);
+/** Segments kcp_waitsnd() may reach before the caller stops queueing:
+ *  min(snd_wnd, rmt_wnd), and with BBR also about twice the inflight cap
+ *  (memory follows what the path holds, the windows are ceilings). */
+uint32_t kcp_send_limit(const struct kcp *kcp);
+/** Milliseconds until the pacer lets the next datagram go, when
+ *  something is waiting for it; UINT32_MAX when nothing is. */
+uint32_t kcp_pace_wait(const struct kcp *kcp, uint32_t now);
+void kcp_get_cc(const struct kcp *kcp, struct kcp_cc_info *info);
+
 /** Returns the idle payload buffers to the allocator (e.g. when a session
  *  goes quiet); the pool refills on demand. */
 void kcp_trim(struct kcp *kcp);

@@ -81,6 +81,11 @@ static void update_ack(struct kcp *k, int32_t rtt)
 	}
 	var4 = (uint32_t)k->rttvar << 2;
 	rto = (uint32_t)k->srtt + (k->interval > var4 ? k->interval : var4);
+	/* The controller's probes raise the RTT by a quarter for a round on
+	 * purpose; on a steady path rttvar is ~0 and an RTO of srtt +
+	 * interval would resend everything in flight each time. */
+	if (k->bbr.on)
+		rto += (uint32_t)k->srtt / 4;
 	if (rto < k->rx_minrto)
 		rto = k->rx_minrto;
 	if (rto > RTO_MAX)
@@ -98,6 +103,8 @@ static uint32_t parse_una(struct kcp *k, uint32_t una)
 
 		if (tdiff(una, s->sn) <= 0)
 			break;
+		if (k->bbr.on && !s->acked)
+			kcp_cc_on_deliver(k, s, false, 0);
 		kcp_core_pool_put(k, s->data);
 		ring_pop(&k->snd_buf);
 		count++;
@@ -109,7 +116,7 @@ static uint32_t parse_una(struct kcp *k, uint32_t una)
 /* snd_buf holds snd_una .. snd_nxt-1 consecutively, so the acked segment
  * is found by index. Its payload goes back to the pool right away; the
  * slot stays until una passes it. */
-static void parse_ack(struct kcp *k, uint32_t sn)
+static void parse_ack(struct kcp *k, uint32_t sn, uint32_t ts)
 {
 	struct kcp_seg *s;
 
@@ -117,6 +124,8 @@ static void parse_ack(struct kcp *k, uint32_t sn)
 		return;
 	s = ring_at(&k->snd_buf, sn - k->snd_una);
 	if (!s->acked) {
+		if (k->bbr.on)
+			kcp_cc_on_deliver(k, s, true, ts);
 		s->acked = 1;
 		kcp_core_pool_put(k, s->data);
 		s->data = NULL;
@@ -224,6 +233,7 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 	}
 	k->st.in_pkts++;
 	k->st.in_bytes += len;
+	k->cc_now = now;
 	for (int i = 0; i < nseg; i++) {
 		struct kcp_hdr h;
 		const uint8_t *payload = data + KCP_OVERHEAD;
@@ -239,7 +249,7 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 			slid = true;
 		switch (h.cmd) {
 		case KCP_CMD_ACK:
-			parse_ack(k, h.sn);
+			parse_ack(k, h.sn, h.ts);
 			parse_fastack(k, h.sn, h.ts);
 			got_ack = true;
 			latest = h.ts;
@@ -271,9 +281,14 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 		}
 	}
 	/* One RTT sample per datagram, from its last ACK, as kcp-go. */
-	if (got_ack && regular && tdiff(now, latest) >= 0)
+	if (got_ack && regular && tdiff(now, latest) >= 0) {
 		update_ack(k, tdiff(now, latest));
-	if (!k->nocwnd && tdiff(k->snd_una, old_una) > 0)
+		if (k->bbr.on)
+			kcp_cc_on_rtt(k, (uint32_t)tdiff(now, latest), now);
+	}
+	if (k->bbr.on)
+		kcp_cc_on_input_end(k, now);
+	else if (!k->nocwnd && tdiff(k->snd_una, old_una) > 0)
 		cwnd_grow(k);
 	if (slid)
 		kcp_flush(k, now, false);
@@ -362,26 +377,29 @@ enum xmit_why { XMIT_NONE, XMIT_FIRST, XMIT_FAST, XMIT_EARLY, XMIT_TIMEOUT };
  * once while no new segment entered the window this flush, so no more
  * skips are coming); RTO expiry with linear backoff (+rx_rto, or +rx_rto/2
  * with nodelay, where the original C code doubles or multiplies by 1.5). */
-static enum xmit_why xmit_due(struct kcp *k, struct kcp_seg *s, uint32_t now,
-			      uint32_t resent, uint32_t moved)
+static enum xmit_why xmit_kind(const struct kcp_seg *s, uint32_t now,
+			       uint32_t resent, uint32_t moved)
 {
-	enum xmit_why why;
+	if (s->xmit == 0)
+		return XMIT_FIRST;
+	if (s->fastack >= resent)
+		return XMIT_FAST;
+	if (s->fastack && !moved)
+		return XMIT_EARLY;
+	if (tdiff(now, s->resendts) >= 0)
+		return XMIT_TIMEOUT;
+	return XMIT_NONE;
+}
 
-	if (s->xmit == 0) {
-		s->rto = k->rx_rto;
-		why = XMIT_FIRST;
-	} else if (s->fastack >= resent || (s->fastack && !moved)) {
-		why = s->fastack >= resent ? XMIT_FAST : XMIT_EARLY;
-		s->rto = k->rx_rto;
-	} else if (tdiff(now, s->resendts) >= 0) {
+static void xmit_arm(struct kcp *k, struct kcp_seg *s, uint32_t now,
+		     enum xmit_why why)
+{
+	if (why == XMIT_TIMEOUT)
 		s->rto += k->nodelay ? k->rx_rto / 2 : k->rx_rto;
-		why = XMIT_TIMEOUT;
-	} else {
-		return XMIT_NONE;
-	}
+	else
+		s->rto = k->rx_rto;
 	s->fastack = 0;
 	s->resendts = now + s->rto;
-	return why;
 }
 
 uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
@@ -394,6 +412,7 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	};
 	uint32_t resent, cwnd_eff, moved, minrto = k->interval;
 	uint32_t lost = 0, fast = 0, early = 0;
+	bool blocked = false;
 
 	k->opos = k->reserved;
 	/* ACKs below rcv_nxt are covered by una; the last one is kept so a
@@ -414,6 +433,8 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	if (!k->snd_buf.n && !k->snd_queue.n && !k->probe && k->rmt_wnd) {
 		out_emit(k);
 		k->ts_probe = k->probe_wait = 0;
+		if (k->bbr.on)
+			kcp_cc_flush_end(k, false, true);
 		if (!k->nocwnd && k->cwnd < 1) {
 			k->cwnd = 1;
 			k->incr = k->mss;
@@ -434,10 +455,25 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	k->probe = 0;
 
 	cwnd_eff = k->snd_wnd < k->rmt_wnd ? k->snd_wnd : k->rmt_wnd;
-	if (!k->nocwnd && k->cwnd < cwnd_eff)
+	if (!k->nocwnd && !k->bbr.on && k->cwnd < cwnd_eff)
 		cwnd_eff = k->cwnd;
-	moved = window_fill(k, cwnd_eff);
+	if (k->bbr.on) {
+		/* Windows are ceilings; the pacer and the inflight cap decide
+		 * what leaves. Early retransmission only once nothing new is
+		 * waiting (a paced sender rarely "moves" in a given flush). */
+		window_fill(k, cwnd_eff);
+		moved = k->snd_queue.n || (k->snd_buf.n &&
+			 ring_at(&k->snd_buf, k->snd_buf.n - 1)->xmit == 0);
+		kcp_cc_refill(k, now);
+	} else {
+		moved = window_fill(k, cwnd_eff);
+	}
 	resent = k->resend ? k->resend : 0xffffffffu;
+	/* With the controller and FEC, a segment is skipped by the rest of
+	 * its FEC group before the parity can rebuild it: count those skips
+	 * out, so data FEC recovers is not sent again. */
+	if (k->bbr.on && k->resend && k->bbr.ds)
+		resent += k->bbr.ds + k->bbr.ps;
 
 	h.cmd = KCP_CMD_PUSH;
 	for (uint32_t i = 0; i < k->snd_buf.n; i++) {
@@ -447,11 +483,22 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 
 		if (s->acked)
 			continue;
-		why = xmit_due(k, s, now, resent, moved);
+		why = xmit_kind(s, now, resent, moved);
+		if (why != XMIT_NONE && k->bbr.on && !kcp_cc_can_send(k, s)) {
+			/* pacing or the inflight cap: everything behind
+			 * waits too (retransmissions come first in sn
+			 * order, so they are not overtaken) */
+			blocked = k->bbr.credit <= 0;
+			break;
+		}
+		if (why != XMIT_NONE)
+			xmit_arm(k, s, now, why);
 		fast += why == XMIT_FAST;
 		early += why == XMIT_EARLY;
 		lost += why == XMIT_TIMEOUT;
 		if (why != XMIT_NONE) {
+			if (k->bbr.on)
+				kcp_cc_on_send(k, s, now);
 			s->xmit++;
 			s->ts = now;
 			h.frg = s->frg;
@@ -472,7 +519,18 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	k->st.fast_retrans_segs += fast;
 	k->st.early_retrans_segs += early;
 	k->st.retrans_segs += lost + fast + early;
-	if (!k->nocwnd)
+	if (k->bbr.on) {
+		uint32_t wait;
+		bool idle = !k->snd_queue.n &&
+			    (!k->snd_buf.n ||
+			     ring_at(&k->snd_buf, k->snd_buf.n - 1)->xmit > 0);
+
+		kcp_cc_flush_end(k, blocked, idle);
+		wait = kcp_pace_wait(k, now);
+		if (wait < minrto)
+			minrto = wait;
+	} else if (!k->nocwnd) {
 		cwnd_react(k, fast + early, lost, resent, cwnd_eff);
+	}
 	return minrto;
 }

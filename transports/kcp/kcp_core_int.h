@@ -42,6 +42,51 @@ struct kcp_seg {
 	uint8_t frg;
 	uint8_t acked;     /* snd_buf: payload released, waiting for una */
 	uint8_t used;      /* rcv_buf slot occupied */
+	uint8_t app_lim;   /* BBR: sent while application-limited */
+	uint8_t copies;    /* BBR: transmissions counted in flight */
+	/* BBR delivery-rate stamps, taken at the latest transmission */
+	uint32_t charge;   /* link bytes this segment costs, 0 = unsent */
+	uint32_t del_ms;   /* connection's delivered_ms then */
+	uint32_t first_ms; /* connection's first_sent_ms then */
+	uint64_t del;      /* connection's delivered bytes then */
+};
+
+/* BBR state (kcp_cc.c). Byte counts are link bytes: what the core outputs
+ * plus the per-datagram extra, scaled by the FEC parity ratio. */
+#define BBR_BW_ROUNDS 10
+struct kcp_bbr {
+	bool on;
+	uint8_t mode;               /* BBR_STARTUP .. BBR_PROBE_RTT */
+	uint8_t cycle;              /* PROBE_BW gain phase 0..7 */
+	bool full_pipe, app_rs, rs_valid, round_start, probe_rtt_round;
+	uint32_t extra, ds, ps;     /* kcp_set_wire */
+	uint64_t delivered;         /* link bytes acknowledged so far */
+	uint32_t delivered_ms, first_sent_ms;
+	uint64_t app_limited;       /* delivered mark, 0 = not app-limited */
+	uint64_t next_round;        /* delivered value that ends the round */
+	uint32_t rounds;
+	uint64_t bw_slot[BBR_BW_ROUNDS];
+	uint32_t bw_slot_round[BBR_BW_ROUNDS];
+	uint64_t btl_bw;            /* bytes/s */
+	uint64_t full_bw;
+	uint32_t full_cnt;
+	uint32_t min_rtt, min_rtt_ms; /* ms; when it was measured */
+	uint32_t round_rtt;         /* smallest RTT sample this round */
+	uint32_t round_rtt_max;     /* largest */
+	uint32_t round_retx;        /* retransmissions this round */
+	uint32_t startup_queue;     /* STARTUP rounds in a row with a queue */
+	uint32_t queue_rounds;      /* rounds in a row with a standing queue */
+	uint32_t cycle_ms, probe_rtt_done;
+	uint32_t now;               /* clock of the input being processed */
+	uint64_t pacing_rate;       /* bytes/s */
+	uint32_t cwnd, inflight;    /* bytes */
+	int64_t credit;             /* pacing budget, bytes */
+	uint32_t credit_ms;
+	bool waiting;               /* last flush left sendable data behind */
+	/* the rate sample being built by one kcp_input */
+	uint64_t rs_prior, rs_acked;
+	uint32_t rs_prior_ms, rs_send_elapsed;
+	uint64_t rng;
 };
 
 struct kcp_ring {
@@ -82,6 +127,8 @@ struct kcp {
 	void *output_arg;
 
 	struct kcp_stats st;
+	struct kcp_bbr bbr;
+	uint32_t cc_now;           /* kcp_input's clock, for delivery stamps */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -151,5 +198,24 @@ void kcp_core_pool_put(struct kcp *k, uint8_t *p);
  * now in order to rcv_queue. 1 if new, 0 for a duplicate, -ENOMEM. */
 int kcp_core_rcv_insert(struct kcp *k, const struct kcp_hdr *h,
 			const uint8_t *payload);
+
+/* kcp_cc.c: the BBR-like controller's hooks into input and flush. */
+void kcp_cc_reset(struct kcp *k);
+/* May s go out now (pacing budget; first transmissions also the inflight
+ * cap)? */
+bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s);
+void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now);
+/* s was acknowledged, first time only: by its ACK (known, ts = the echo
+ * of the copy that arrived) or by una. */
+void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
+		       uint32_t ts);
+void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now);
+/* End of kcp_input: turns the delivered segments into a rate sample and
+ * updates the model. */
+void kcp_cc_on_input_end(struct kcp *k, uint32_t now);
+void kcp_cc_refill(struct kcp *k, uint32_t now);
+/* End of a flush's transmit pass: blocked = data was left for the pacer,
+ * idle = nothing at all was left to send. */
+void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle);
 
 #endif

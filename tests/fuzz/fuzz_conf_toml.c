@@ -1,0 +1,231 @@
+/*
+ * fuzz_conf_toml.c - fuzz target for the TOML front end, the JSON front
+ * end's position walker and the {{ .Envs.NAME }} expander.
+ *
+ * Built as $(BUILD)/fuzz/fuzz_conf_toml and run by tests/run.sh for a
+ * bounded number of seeded mutations of TOML and JSON seeds (FUZZ_ITERS,
+ * FUZZ_SEED); with file arguments it replays them. For libFuzzer: clang
+ * -DFUZZING -fsanitize=fuzzer,address ... (see fuzz_msg.c).
+ *
+ * Properties: every input either parses into a well-formed tree (maps hold
+ * key/value pairs with scalar keys, every node has a position inside the
+ * input, scalars have text without NUL) or fails with one non-empty error
+ * line that starts with the input's name and leaves *root untouched. The
+ * expander either fails the same way or its output contains no "{{".
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_json.h"
+#include "conf_tmpl.h"
+#include "conf_toml.h"
+
+#define CHECK(c)                                                          \
+	do {                                                              \
+		if (!(c)) {                                               \
+			fprintf(stderr, "fuzz_conf_toml: check failed: %s\n", \
+				#c);                                      \
+			abort();                                          \
+		}                                                         \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static long n_toml_ok, n_json_ok, n_tmpl_ok;
+
+static int lines_in(const uint8_t *d, size_t n)
+{
+	int l = 1;
+
+	for (size_t i = 0; i < n; i++)
+		l += d[i] == '\n';
+	return l;
+}
+
+static void check_tree(const struct conf_node *n, int max_line, int depth)
+{
+	CHECK(depth < 4000);
+	CHECK(n->line >= 1 && n->line <= max_line && n->col >= 1);
+	switch (n->kind) {
+	case CONF_NODE_SCALAR:
+		CHECK(n->text != NULL && n->n == 0);
+		break;
+	case CONF_NODE_MAP:
+		CHECK(n->n % 2 == 0);
+		for (size_t i = 0; i < n->n; i += 2)
+			CHECK(n->kid[i]->kind == CONF_NODE_SCALAR &&
+			      n->kid[i]->text);
+		/* fall through */
+	default:
+		for (size_t i = 0; i < n->n; i++)
+			check_tree(n->kid[i], max_line, depth + 1);
+	}
+}
+
+static void check_err(const char *err, const char *name)
+{
+	CHECK(err[0] && !strchr(err, '\n'));
+	CHECK(!strncmp(err, name, strlen(name)));
+}
+
+static const char *fake_env(const char *name, void *ctx)
+{
+	(void)ctx;
+	if (!strcmp(name, "FRP_TOKEN"))
+		return "tok{{en";   /* a value may hold braces: not re-expanded */
+	if (!strcmp(name, "PORT"))
+		return "7000";
+	return NULL;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *buf = (const char *)data;
+	int max_line = lines_in(data, size);
+	struct conf_node *root = (struct conf_node *)&root;
+	char err[512], *out = NULL;
+	size_t outlen = 0;
+
+	err[0] = '\0';
+	if (conf_toml_parse("f.toml", buf, size, &root, err, sizeof(err)) == 0) {
+		CHECK(root && root->kind == CONF_NODE_MAP);
+		check_tree(root, max_line, 0);
+		conf_node_free(root);
+		n_toml_ok++;
+	} else {
+		CHECK(root == (struct conf_node *)&root);
+		check_err(err, "f.toml");
+	}
+	root = (struct conf_node *)&root;
+	err[0] = '\0';
+	if (conf_json_parse("f.json", buf, size, &root, err, sizeof(err)) == 0) {
+		check_tree(root, max_line, 0);
+		conf_node_free(root);
+		n_json_ok++;
+	} else {
+		CHECK(root == (struct conf_node *)&root);
+		check_err(err, "f.json");
+	}
+	err[0] = '\0';
+	if (conf_tmpl_expand("f.t", buf, size, fake_env, NULL, 1 << 20, &out,
+			     &outlen, err, sizeof(err)) == 0) {
+		CHECK(out && strlen(out) <= outlen);
+		/* only the fake value may bring "{{" back in */
+		if (!memmem(data, size, "FRP_TOKEN", 9))
+			CHECK(!memmem(out, outlen, "{{", 2));
+		free(out);
+		n_tmpl_ok++;
+	} else {
+		check_err(err, "f.t");
+	}
+	return 0;
+}
+
+#ifndef FUZZING
+static uint64_t rng;
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)rng;
+}
+
+static size_t slurp(const char *path, uint8_t *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+static const char *const seeds[] = {
+	"serverAddr = \"127.0.0.1\"\nserverPort = 7000\n"
+	"auth.token = \"{{ .Envs.FRP_TOKEN }}\"\n"
+	"includes = [\"./confd/*.toml\"]\n"
+	"log = { to = 'x.log', level = \"debug\" }\n"
+	"[transport]\nprotocol = \"kcp\"\nkcp.sndWnd = 0x100\n"
+	"[[proxies]]\nname = \"ssh\"\ntype = \"tcp\"\nlocalPort = 22\n"
+	"remotePort = {{ .Envs.PORT }}\ntransport.useEncryption = true\n"
+	"[[proxies]]\nname = \"dns\"\ntype = \"udp\"\nlocalPort = 53\n"
+	"[proxies.plugin]\ntype = 'x'\n",
+	"a = \"\"\"\nmulti \\\nline\"\"\"\nb = '''lit\n'''\n"
+	"c = [1, [2, 3], {x = 1}, \"\\u00e9\\U0001F600\"]\n"
+	"\"q.k\".'l' = -1_000\n[t.u]\n[[t.v]]\n[t.v.w]\nx = true\n",
+	"{\"serverPort\": 7000, \"auth\": {\"token\": \"x\"},\n"
+	" \"proxies\": [{\"name\": \"a\", \"type\": \"tcp\", \"localPort\": 1,"
+	" \"k\": null}, [true, false, -1, \"\\u00e9\"]]}\n",
+	"[common]\nserver_addr = 1.2.3.4\n{{ .Envs.X }} {{ if }} {{ .Envs.PORT}}\n",
+};
+
+int main(int argc, char **argv)
+{
+	static uint8_t buf[1 << 16];
+	static const char *const tokens[] = {
+		"=", ".", "[", "]", "[[", "]]", "{", "}", ",", "\n", " ", "#",
+		"\"", "'", "\"\"\"", "'''", "\\", "\\u", "0x", "_", "-", "+",
+		"1.5", "inf", "1979-05-27", "true", "a.b", "{{", "}}",
+		"{{ .Envs.PORT }}", ":", "null", "\r\n", "\xc3", "\xff"};
+	size_t ntok = sizeof(tokens) / sizeof(tokens[0]);
+	long iters;
+
+	if (argc > 1) {
+		for (int i = 1; i < argc; i++)
+			LLVMFuzzerTestOneInput(buf, slurp(argv[i], buf,
+							  sizeof(buf)));
+		return 0;
+	}
+	rng = getenv("FUZZ_SEED") ? strtoull(getenv("FUZZ_SEED"), NULL, 10) : 1;
+	if (!rng)
+		rng = 1;
+	iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 30000;
+	for (long it = 0; it < iters; it++) {
+		const char *s = seeds[it % 4];
+		size_t n = strlen(s);
+		int edits = 1 + (int)(rnd() % 8);
+
+		memcpy(buf, s, n);
+		for (int e = 0; e < edits && n > 0; e++) {
+			size_t at = rnd() % n;
+
+			switch (rnd() % 4) {
+			case 0: /* flip a byte */
+				buf[at] = (uint8_t)rnd();
+				break;
+			case 1: /* cut */
+				n = at;
+				break;
+			case 2: { /* delete a span */
+				size_t k = 1 + rnd() % 8;
+
+				if (at + k <= n) {
+					memmove(buf + at, buf + at + k,
+						n - at - k);
+					n -= k;
+				}
+				break;
+			}
+			default: { /* insert a token */
+				const char *t = tokens[rnd() % ntok];
+				size_t tl = strlen(t);
+
+				if (n + tl < sizeof(buf)) {
+					memmove(buf + at + tl, buf + at, n - at);
+					memcpy(buf + at, t, tl);
+					n += tl;
+				}
+			}
+			}
+		}
+		LLVMFuzzerTestOneInput(buf, n);
+	}
+	printf("fuzz_conf_toml: %ld inputs ok; parsed: %ld TOML, %ld JSON, "
+	       "%ld templates\n", iters, n_toml_ok, n_json_ok, n_tmpl_ok);
+	return 0;
+}
+#endif

@@ -1,0 +1,539 @@
+/*
+ * kcp_cc.c - a paced, model-based congestion controller for the KCP core
+ * (BBR v1's model: docs/kcp-congestion.md has the constants and why).
+ *
+ * Sender side only; nothing on the wire changes. The path is modelled by
+ * two numbers: the bottleneck bandwidth (windowed max of delivery-rate
+ * samples over 10 round trips) and the propagation delay (windowed min of
+ * RTT samples over 10 s). Transmissions are paced at gain x bandwidth and
+ * the data in flight is capped near 2 x bandwidth x min RTT. Random loss
+ * does not enter the model; a queue that stands for whole rounds (every RTT
+ * sample of a round well above the min RTT) does: the bandwidth filter
+ * forgets older rounds and the pacer drains.
+ *
+ * Units: link bytes (what kcp_flush outputs plus kcp_set_wire's extra per
+ * datagram, scaled by the FEC parity ratio), bytes/s, milliseconds.
+ */
+#include "kcp_core_int.h"
+
+#include <errno.h>
+
+enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
+
+#define GAIN_UNIT 1000
+#define HIGH_GAIN 2885        /* 2/ln 2: doubles the rate every round */
+#define DRAIN_GAIN 347        /* 1/2.885 */
+#define CWND_GAIN 2000
+#define FULL_BW_GROWTH 1250   /* "still growing": +25 % ... */
+#define FULL_BW_ROUNDS 3      /* ... within 3 rounds */
+#define MIN_RTT_WIN_MS 10000
+#define PROBE_RTT_MS 200
+#define MIN_CWND_SEGS 4
+#define INIT_CWND_SEGS 32     /* kcp-go's default window goes out at once */
+#define INIT_RTT_MS 10        /* pacing before the first RTT sample */
+#define BURST_MS 2            /* pacing budget carried over, at most */
+#define BURST_SEGS 2          /* ... or this many full datagrams */
+/* A standing queue: every RTT sample of a round above min_rtt by this
+ * fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS rounds in a row. */
+#define QUEUE_FRAC 8          /* min_rtt / 8 */
+#define QUEUE_MIN_MS 3
+#define QUEUE_ROUNDS 2
+
+static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
+				       1000, 1000, 1000, 1000};
+
+/* Link bytes of one segment of len payload bytes, sent alone in a
+ * datagram (bulk data is one full segment per datagram). */
+static uint32_t seg_charge(const struct kcp *k, uint32_t len)
+{
+	const struct kcp_bbr *b = &k->bbr;
+	uint64_t c = (uint64_t)KCP_OVERHEAD + len + k->reserved + b->extra;
+
+	if (b->ds && b->ps)
+		c = c * (b->ds + b->ps) / b->ds;
+	return (uint32_t)c;
+}
+
+static uint32_t full_charge(const struct kcp *k)
+{
+	return seg_charge(k, k->mss);
+}
+
+static uint32_t rtt_or_guess(const struct kcp_bbr *b)
+{
+	return b->min_rtt ? b->min_rtt : INIT_RTT_MS;
+}
+
+/* bandwidth x min RTT x gain, in bytes */
+static uint64_t bdp(const struct kcp_bbr *b, uint32_t gain)
+{
+	return b->btl_bw * rtt_or_guess(b) / 1000 * gain / GAIN_UNIT;
+}
+
+static uint32_t pacing_gain(const struct kcp_bbr *b)
+{
+	switch (b->mode) {
+	case BBR_STARTUP:
+		return HIGH_GAIN;
+	case BBR_DRAIN:
+		return DRAIN_GAIN;
+	case BBR_PROBE_BW:
+		return cycle_gain[b->cycle];
+	default:
+		return GAIN_UNIT;
+	}
+}
+
+static uint64_t burst_cap(const struct kcp *k)
+{
+	uint64_t cap = k->bbr.pacing_rate * BURST_MS / 1000;
+	uint64_t min = (uint64_t)BURST_SEGS * full_charge(k);
+
+	return cap > min ? cap : min;
+}
+
+void kcp_cc_reset(struct kcp *k)
+{
+	struct kcp_bbr *b = &k->bbr;
+	bool on = b->on;
+	uint32_t extra = b->extra, ds = b->ds, ps = b->ps;
+
+	memset(b, 0, sizeof(*b));
+	b->on = on;
+	b->extra = extra;
+	b->ds = ds;
+	b->ps = ps;
+	b->rng = 0x9e3779b97f4a7c15ull ^ k->conv;
+	b->cwnd = INIT_CWND_SEGS * full_charge(k);
+	b->pacing_rate = (uint64_t)b->cwnd * 1000 / INIT_RTT_MS *
+			 HIGH_GAIN / GAIN_UNIT;
+	b->credit = (int64_t)burst_cap(k);
+}
+
+int kcp_set_congestion(struct kcp *k, int algo)
+{
+	if (algo != KCP_CC_NONE && algo != KCP_CC_BBR)
+		return -EINVAL;
+	k->bbr.on = algo == KCP_CC_BBR;
+	kcp_cc_reset(k);
+	return 0;
+}
+
+void kcp_set_wire(struct kcp *k, uint32_t extra, uint32_t ds, uint32_t ps)
+{
+	k->bbr.extra = extra;
+	k->bbr.ds = ds && ps ? ds : 0;
+	k->bbr.ps = ds && ps ? ps : 0;
+	if (!k->bbr.rounds)
+		kcp_cc_reset(k);
+}
+
+void kcp_cc_refill(struct kcp *k, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+	int32_t dt = tdiff(now, b->credit_ms);
+	int64_t cap = (int64_t)burst_cap(k);
+
+	b->credit_ms = now;
+	if (dt <= 0)
+		return;
+	/* a long pause cannot bank more than one burst */
+	if (dt > 1000)
+		dt = 1000;
+	b->credit += (int64_t)(b->pacing_rate * (uint64_t)dt / 1000);
+	if (b->credit > cap)
+		b->credit = cap;
+}
+
+void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+	uint64_t c = bytes + b->extra;
+
+	if (!b->on)
+		return;
+	if (b->ds && b->ps)
+		c = c * (b->ds + b->ps) / b->ds;
+	kcp_cc_refill(k, now);
+	b->credit -= (int64_t)c;
+}
+
+bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s)
+{
+	struct kcp_bbr *b = &k->bbr;
+
+	if (b->credit <= 0)
+		return false;
+	/* a first transmission also needs room under the inflight cap;
+	 * retransmissions replace data already counted in flight */
+	return s->xmit > 0 || b->inflight == 0 ||
+	       b->inflight + seg_charge(k, s->len) <= b->cwnd;
+}
+
+void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+	uint32_t c = seg_charge(k, s->len);
+
+	/* a flight starting from nothing measures from now */
+	if (b->inflight == 0)
+		b->first_sent_ms = b->delivered_ms = now;
+	/* every copy counts in flight until the segment is acknowledged:
+	 * lost copies then hold back new data for a round, and a burst of
+	 * retransmissions cannot add to a queue behind the cap's back */
+	if (s->copies)
+		b->round_retx++;
+	b->inflight += c;
+	s->charge = c;
+	if (s->copies < UINT8_MAX)
+		s->copies++;
+	s->del = b->delivered;
+	s->del_ms = b->delivered_ms;
+	s->first_ms = b->first_sent_ms;
+	s->app_lim = b->app_limited != 0;
+	b->credit -= c;
+}
+
+void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
+		       uint32_t ts)
+{
+	struct kcp_bbr *b = &k->bbr;
+
+	if (!s->charge)
+		return; /* never sent by us (cannot be acked honestly) */
+	uint32_t all = s->charge * s->copies;
+
+	b->inflight = b->inflight > all ? b->inflight - all : 0;
+	s->copies = 0;
+	b->delivered += s->charge;
+	b->delivered_ms = k->cc_now;
+	b->rs_acked += s->charge;
+	/* the sample follows the most recently sent of the segments this
+	 * input acknowledged; the stamps are those of the latest copy, so a
+	 * segment acknowledged by an older copy (the ACK echoes the ts of
+	 * the copy that arrived; una tells nothing) only counts as delivered */
+	if (known ? ts != s->ts : s->xmit > 1) {
+		s->charge = 0;
+		return;
+	}
+	if (!b->rs_valid || s->del >= b->rs_prior) {
+		b->rs_valid = true;
+		b->rs_prior = s->del;
+		b->rs_prior_ms = s->del_ms;
+		b->rs_send_elapsed = (uint32_t)tdiff(s->ts, s->first_ms);
+		b->app_rs = s->app_lim;
+		b->first_sent_ms = s->ts;
+	}
+	s->charge = 0;
+}
+
+void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+
+	if (rtt == 0)
+		rtt = 1; /* ms clock: below one tick */
+	if (!b->round_rtt || rtt < b->round_rtt)
+		b->round_rtt = rtt;
+	if (rtt > b->round_rtt_max)
+		b->round_rtt_max = rtt;
+	/* expiry is PROBE_RTT's business (update_state) */
+	if (!b->min_rtt || rtt <= b->min_rtt) {
+		b->min_rtt = rtt;
+		b->min_rtt_ms = now;
+	}
+}
+
+static uint64_t bw_max(const struct kcp_bbr *b)
+{
+	uint64_t m = 0;
+
+	for (int i = 0; i < BBR_BW_ROUNDS; i++)
+		if (b->rounds - b->bw_slot_round[i] < BBR_BW_ROUNDS &&
+		    b->bw_slot[i] > m)
+			m = b->bw_slot[i];
+	return m;
+}
+
+static void bw_update(struct kcp_bbr *b, uint64_t bw)
+{
+	uint32_t i = b->rounds % BBR_BW_ROUNDS;
+
+	if (b->bw_slot_round[i] != b->rounds) {
+		b->bw_slot_round[i] = b->rounds;
+		b->bw_slot[i] = 0;
+	}
+	if (bw > b->bw_slot[i])
+		b->bw_slot[i] = bw;
+	b->btl_bw = bw_max(b);
+}
+
+/* A round whose every RTT sample sat well above the propagation delay
+ * means the queue did not empty once. In STARTUP that is the full pipe.
+ * In PROBE_BW the pacing rate ran a little above the path's (the ms clock
+ * makes the max filter err upwards by ~1 ms per sample interval): spend
+ * one 3/4 phase draining. If the queue still stands after that, the
+ * bandwidth the filter remembers is more than the path gives now (the
+ * rate dropped, or another flow came): keep only the last rounds'
+ * samples, which were taken with the link busy, so they are the rate. */
+static void check_standing_queue(struct kcp_bbr *b)
+{
+	uint32_t margin = b->min_rtt / QUEUE_FRAC;
+
+	if (margin < QUEUE_MIN_MS)
+		margin = QUEUE_MIN_MS;
+	if (b->mode == BBR_DRAIN || b->mode == BBR_PROBE_RTT || !b->min_rtt ||
+	    !b->round_rtt || b->round_rtt <= b->min_rtt + margin) {
+		b->queue_rounds = 0;
+		return;
+	}
+	b->queue_rounds++;
+	if (b->queue_rounds == QUEUE_ROUNDS) {
+		b->cycle = 1; /* the 3/4 phase */
+		b->cycle_ms = b->now;
+	} else if (b->queue_rounds >= 2 * QUEUE_ROUNDS) {
+		for (int i = 0; i < BBR_BW_ROUNDS; i++)
+			if (b->rounds - b->bw_slot_round[i] > 2)
+				b->bw_slot_round[i] = b->rounds - BBR_BW_ROUNDS;
+		b->btl_bw = bw_max(b);
+		b->queue_rounds = 0;
+		b->cycle = 1;
+		b->cycle_ms = b->now;
+	}
+}
+
+/* STARTUP doubles the rate every round and stops when it stops paying
+ * (the bandwidth grew less than 25 % in 3 rounds, as BBR). A shallow
+ * queue overflows long before that on a long path, and the drops keep the
+ * samples low, so a round that ended with a queue (its largest RTT sample
+ * a quarter above the min RTT) and saw retransmissions, or two such rounds
+ * in a row, also mean the pipe is full. */
+static void check_full_pipe(struct kcp_bbr *b)
+{
+	if (b->full_pipe || !b->round_start)
+		return;
+	if (b->min_rtt && b->round_rtt_max >
+	    b->min_rtt + (b->min_rtt / 4 > QUEUE_MIN_MS ? b->min_rtt / 4
+							: QUEUE_MIN_MS)) {
+		if (b->round_retx || ++b->startup_queue >= 2) {
+			b->full_pipe = true;
+			return;
+		}
+	} else {
+		b->startup_queue = 0;
+	}
+	if (b->app_rs)
+		return;
+	if (b->btl_bw * GAIN_UNIT >= b->full_bw * FULL_BW_GROWTH) {
+		b->full_bw = b->btl_bw;
+		b->full_cnt = 0;
+		return;
+	}
+	if (++b->full_cnt >= FULL_BW_ROUNDS)
+		b->full_pipe = true;
+}
+
+static void enter_probe_bw(struct kcp_bbr *b, uint32_t now)
+{
+	b->mode = BBR_PROBE_BW;
+	b->rng += 0x9e3779b97f4a7c15ull;
+	/* a random phase other than the 3/4 one, so flows do not probe in
+	 * step */
+	b->cycle = (uint8_t)(2 + (b->rng >> 33) % 6);
+	if ((b->rng >> 20) % 8 == 0)
+		b->cycle = 0;
+	b->cycle_ms = now;
+}
+
+static void advance_cycle(struct kcp *k, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+	bool full_time = tdiff(now, b->cycle_ms) > (int32_t)rtt_or_guess(b);
+	uint32_t gain = cycle_gain[b->cycle];
+
+	if (gain > GAIN_UNIT && !(full_time && b->inflight >= bdp(b, gain)))
+		return; /* probe until the extra data is in flight */
+	if (gain < GAIN_UNIT && !full_time &&
+	    b->inflight > bdp(b, GAIN_UNIT))
+		return; /* drain until inflight is back at the BDP */
+	if (gain == GAIN_UNIT && !full_time)
+		return;
+	b->cycle = (uint8_t)((b->cycle + 1) % 8);
+	b->cycle_ms = now;
+}
+
+static void update_state(struct kcp *k, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+	uint32_t min_cwnd = MIN_CWND_SEGS * full_charge(k);
+
+	if (b->mode == BBR_STARTUP && b->full_pipe)
+		b->mode = BBR_DRAIN;
+	if (b->mode == BBR_DRAIN && b->inflight <= bdp(b, GAIN_UNIT))
+		enter_probe_bw(b, now);
+	if (b->mode == BBR_PROBE_BW)
+		advance_cycle(k, now);
+	/* min_rtt expired: measure the empty path again */
+	if (b->mode != BBR_PROBE_RTT && b->min_rtt &&
+	    tdiff(now, b->min_rtt_ms) > MIN_RTT_WIN_MS) {
+		b->mode = BBR_PROBE_RTT;
+		b->probe_rtt_done = 0;
+		b->probe_rtt_round = false;
+	}
+	if (b->mode == BBR_PROBE_RTT) {
+		if (!b->probe_rtt_done && b->inflight <= min_cwnd) {
+			b->probe_rtt_done = now + PROBE_RTT_MS;
+			b->probe_rtt_round = false;
+			b->next_round = b->delivered;
+			b->min_rtt = 0; /* the next sample is the fresh one */
+		} else if (b->probe_rtt_done) {
+			if (b->round_start)
+				b->probe_rtt_round = true;
+			if (b->probe_rtt_round &&
+			    tdiff(now, b->probe_rtt_done) >= 0) {
+				b->min_rtt_ms = now;
+				if (b->full_pipe)
+					enter_probe_bw(b, now);
+				else
+					b->mode = BBR_STARTUP;
+			}
+		}
+	}
+}
+
+static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
+{
+	struct kcp_bbr *b = &k->bbr;
+	uint32_t min_cwnd = MIN_CWND_SEGS * full_charge(k);
+	uint64_t target, rate;
+
+	if (b->btl_bw) {
+		rate = b->btl_bw * pacing_gain(b) / GAIN_UNIT;
+		/* startup never slows down on a low early sample */
+		if (b->full_pipe || rate > b->pacing_rate)
+			b->pacing_rate = rate;
+	}
+	if (b->mode == BBR_PROBE_RTT) {
+		b->cwnd = min_cwnd;
+		return;
+	}
+	if (!b->btl_bw) {
+		b->cwnd += (uint32_t)acked;
+		return;
+	}
+	/* 2 x BDP plus the bursts the pacer and the ms clock allow */
+	target = bdp(b, b->mode == BBR_STARTUP ? HIGH_GAIN : CWND_GAIN) +
+		 3 * burst_cap(k);
+	if (target > UINT32_MAX / 2)
+		target = UINT32_MAX / 2;
+	{
+		uint64_t c = (uint64_t)b->cwnd + acked;
+
+		b->cwnd = (uint32_t)(c < target ? c : target);
+	}
+	if (b->cwnd < min_cwnd)
+		b->cwnd = min_cwnd;
+}
+
+void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+	uint64_t acked = b->rs_acked;
+
+	b->round_start = false;
+	if (!b->rs_valid)
+		return;
+	b->rs_valid = false;
+	b->rs_acked = 0;
+	if (b->app_limited && b->delivered > b->app_limited)
+		b->app_limited = 0;
+	if (b->rs_prior >= b->next_round) {
+		b->next_round = b->delivered;
+		b->rounds++;
+		b->round_start = true;
+		b->now = now;
+		check_standing_queue(b);
+		check_full_pipe(b);
+		b->round_rtt = 0;
+		b->round_rtt_max = 0;
+		b->round_retx = 0;
+	}
+	/* rate sample: data delivered since the newest acked segment was
+	 * sent, over the longer of its send and ack phases (the ack phase
+	 * alone would overestimate after ACK compression) */
+	{
+		uint32_t ack_el = (uint32_t)tdiff(now, b->rs_prior_ms);
+		uint32_t iv = b->rs_send_elapsed > ack_el ? b->rs_send_elapsed
+							  : ack_el;
+		uint64_t bw;
+
+		/* ms stamps: the true interval is iv +- 1; the max filter
+		 * would keep the samples that erred short */
+		iv++;
+		bw = (b->delivered - b->rs_prior) * 1000 / iv;
+		/* too short to mean anything next to the RTT */
+		if (iv >= (b->min_rtt ? b->min_rtt : 1) &&
+		    (!b->app_rs || bw >= b->btl_bw))
+			bw_update(b, bw);
+	}
+	update_state(k, now);
+	set_rate_and_cwnd(k, acked);
+}
+
+void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle)
+{
+	struct kcp_bbr *b = &k->bbr;
+
+	b->waiting = blocked;
+	/* nothing left to send and room under the cap: whatever the next
+	 * samples show is the application's rate, not the path's */
+	if (idle && b->inflight < b->cwnd)
+		b->app_limited = b->delivered + b->inflight ? b->delivered +
+							     b->inflight : 1;
+}
+
+uint32_t kcp_pace_wait(const struct kcp *k, uint32_t now)
+{
+	const struct kcp_bbr *b = &k->bbr;
+	int64_t need;
+	uint64_t ms;
+
+	(void)now;
+	if (!b->on || !b->waiting)
+		return UINT32_MAX;
+	if (b->credit > 0)
+		return 1;
+	need = 1 - b->credit;
+	ms = ((uint64_t)need * 1000 + b->pacing_rate - 1) /
+	     (b->pacing_rate ? b->pacing_rate : 1);
+	return ms < 1 ? 1 : ms > 1000 ? 1000 : (uint32_t)ms;
+}
+
+uint32_t kcp_send_limit(const struct kcp *k)
+{
+	uint32_t lim = k->snd_wnd < k->rmt_wnd ? k->snd_wnd : k->rmt_wnd;
+	uint32_t segs;
+
+	if (!k->bbr.on)
+		return lim;
+	/* twice the inflight cap in segments: enough queued for the pacer,
+	 * memory proportional to what the path holds */
+	segs = 2 * (k->bbr.cwnd / full_charge(k)) + 2 * INIT_CWND_SEGS;
+	return segs < lim ? segs : lim;
+}
+
+void kcp_get_cc(const struct kcp *k, struct kcp_cc_info *in)
+{
+	const struct kcp_bbr *b = &k->bbr;
+
+	memset(in, 0, sizeof(*in));
+	if (!b->on)
+		return;
+	in->btl_bw = b->btl_bw;
+	in->pacing_rate = b->pacing_rate;
+	in->min_rtt = b->min_rtt;
+	in->inflight = b->inflight;
+	in->cwnd = b->cwnd;
+	in->state = b->mode;
+	in->rounds = b->rounds;
+}
