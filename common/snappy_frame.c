@@ -90,8 +90,15 @@ static uint32_t get_le(const uint8_t *p, int n)
 
 /* ---- encoder ------------------------------------------------------------- */
 
-static int encode_block(const uint8_t *src, size_t n, struct evbuffer *out)
+/* Encode the first n bytes of in as one chunk and drain them from in
+ * BEFORE committing to out: committing may run callbacks that land back in
+ * this encoder (a filter stacked over another filter), which must not see
+ * the same bytes again. */
+static int encode_block(struct evbuffer *in, size_t n, struct evbuffer *out)
 {
+	const uint8_t *src = evbuffer_pullup(in, (ev_ssize_t)n);
+	if (!src)
+		return -ENOMEM;
 	size_t max = snappy_max_compressed_length(n);
 	struct evbuffer_iovec v;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)(8 + max), &v, 1) < 1 ||
@@ -113,6 +120,7 @@ static int encode_block(const uint8_t *src, size_t n, struct evbuffer *out)
 	put_le(h + 1, (uint32_t)(clen + 4), 3);
 	put_le(h + 4, crc, 4);
 	v.iov_len = 8 + clen;
+	evbuffer_drain(in, n);
 	return evbuffer_commit_space(out, &v, 1) == 0 ? 0 : -ENOMEM;
 }
 
@@ -123,19 +131,15 @@ int snappy_frame_encode(struct snappy_frame_enc *e, struct evbuffer *in,
 	if (evbuffer_get_length(in) == 0)
 		return 0;
 	if (!e->header_sent) {
+		e->header_sent = true; /* before the add: see encode_block */
 		if (evbuffer_add(out, stream_id, sizeof(stream_id)) != 0)
 			return -ENOMEM;
-		e->header_sent = true;
 	}
 	while ((len = evbuffer_get_length(in)) > 0) {
 		size_t n = len < SNAPPY_FRAME_BLOCK ? len : SNAPPY_FRAME_BLOCK;
-		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)n);
-		if (!p)
-			return -ENOMEM;
-		int rc = encode_block(p, n, out);
+		int rc = encode_block(in, n, out);
 		if (rc < 0)
 			return rc;
-		evbuffer_drain(in, n);
 	}
 	return 0;
 }
@@ -176,9 +180,9 @@ static int decode_data(int type, struct evbuffer *in, size_t blen,
 	if (snappy_frame_mask(snappy_frame_crc32c(v.iov_base, ulen)) != want)
 		goto bad;
 	v.iov_len = ulen;
+	evbuffer_drain(in, 4 + blen); /* first: see encode_block */
 	if (evbuffer_commit_space(out, &v, 1) != 0)
 		return -ENOMEM;
-	evbuffer_drain(in, 4 + blen);
 	return 0;
 bad:
 	v.iov_len = 0;
@@ -254,8 +258,13 @@ in_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
 	(void)mode;
 	struct sframe *f = arg;
 	size_t max = limit > 0 ? (size_t)limit : 0;
+	size_t in0 = evbuffer_get_length(src), out0 = evbuffer_get_length(dst);
 	if (snappy_frame_decode(&f->dec, src, dst, max) < 0)
 		return BEV_ERROR;
+	/* libevent calls us again at once while we say OK and src is not
+	 * empty: a partial chunk must say NEED_MORE or it spins. */
+	if (evbuffer_get_length(src) == in0 && evbuffer_get_length(dst) == out0)
+		return BEV_NEED_MORE;
 	return BEV_OK;
 }
 

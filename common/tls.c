@@ -33,7 +33,9 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <mbedtls/asn1.h>
 #include <mbedtls/error.h>
+#include <mbedtls/x509.h>
 
 #include "chan.h"
 #include "log.h"
@@ -127,6 +129,14 @@ static void mbed_fail(struct tls_stream *t, const char *what, int rc)
 				info[i] = i + 1 < n ? ';' : '\0';
 		fail(t, -ECONNABORTED, "%s: server certificate not trusted: %s",
 		     what, info);
+		return;
+	}
+	if (!t->cfg->server &&
+	    rc == MBEDTLS_ERR_X509_INVALID_NAME + MBEDTLS_ERR_ASN1_OUT_OF_DATA) {
+		fail(t, -ECONNABORTED, "%s: the server certificate has an empty "
+		     "subject or issuer name, which mbedTLS 2.x cannot parse "
+		     "(a stock frps makes such a certificate when it has no "
+		     "transport.tls.certFile: give it one)", what);
 		return;
 	}
 	mbedtls_strerror(rc, e, sizeof(e));

@@ -111,6 +111,7 @@ struct frps_proxy {
 	char *name;
 	int port;                      /* held in the port manager */
 	bool use_encryption;           /* frp's transport.useEncryption */
+	bool use_compression;          /* frp's transport.useCompression */
 	struct frps_proxy_stats *st;
 	void *impl;                    /* type-specific state */
 	TAILQ_ENTRY(frps_proxy) link;  /* in c->proxies */
