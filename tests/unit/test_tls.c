@@ -21,6 +21,7 @@
 #include <event2/event.h>
 
 #include "chan.h"
+#include "conf.h"
 #include "tls.h"
 #include "xport.h"
 
@@ -477,8 +478,11 @@ static void sniff_case(const uint8_t *bytes, size_t n, int close_writer,
 	int fds[2];
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
 	evutil_make_socket_nonblocking(fds[1]);
+	/* a chan with no carrier: chan_close frees only the struct, the bev
+	 * stays ours to free */
 	struct chan *ch = calloc(1, sizeof(*ch));
-	ch->bev = bufferevent_socket_new(b, fds[1], BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = bufferevent_socket_new(b, fds[1], BEV_OPT_CLOSE_ON_FREE);
+	ch->bev = bev;
 	memset(r, 0, sizeof(*r));
 	ck_assert_ptr_nonnull(tls_sniff(b, ch, close_writer == 2 ? 300 : 5000, on_sniff, r));
 	ck_assert_int_eq(r->called, 0); /* never from inside tls_sniff */
@@ -488,11 +492,9 @@ static void sniff_case(const uint8_t *bytes, size_t n, int close_writer,
 		close(fds[0]);
 	run_until(b, sniff_called, r, 5000);
 	ck_assert_int_eq(r->called, 1);
-	if (r->ch) {
-		/* chan without a carrier: free the bev ourselves */
-		bufferevent_free(r->ch->bev);
+	if (r->ch)
 		free(r->ch);
-	}
+	bufferevent_free(bev);
 	if (close_writer != 1)
 		close(fds[0]);
 	event_base_free(b);
@@ -555,6 +557,75 @@ START_TEST(config_errors)
 }
 END_TEST
 
+static int sniff_cb_ran;
+static void never(struct chan *ch, enum tls_sniff_kind kind, int err, void *arg)
+{
+	(void)ch;
+	(void)kind;
+	(void)err;
+	(void)arg;
+	sniff_cb_ran++;
+}
+
+/* A cancelled sniff closes its stream and never calls back. */
+START_TEST(sniff_cancel)
+{
+	struct event_base *b = event_base_new();
+	int fds[2];
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	struct chan *ch = calloc(1, sizeof(*ch));
+	struct bufferevent *bev = bufferevent_socket_new(b, fds[1], BEV_OPT_CLOSE_ON_FREE);
+	ch->bev = bev;
+	struct tls_sniff *h = tls_sniff(b, ch, 5000, never, NULL);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_eq(write(fds[0], "\x16", 1), 1);
+	tls_sniff_cancel(h); /* frees ch (no carrier: the bev is ours) */
+	bufferevent_free(bev);
+	for (int i = 0; i < 5; i++)
+		event_base_loop(b, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(sniff_cb_ran, 0);
+	close(fds[0]);
+	event_base_free(b);
+}
+END_TEST
+
+static bool only_kcp(const char *name) { return strcmp(name, "kcp") == 0; }
+
+/* transport.tls.* are settings (defaults as frp), any other transport map
+ * must name a loaded plugin: reported at its key. */
+START_TEST(conf_tls_keys)
+{
+	char path[] = "/tmp/test_tls_confXXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	const char *y = "serverPort: 7000\n"
+			"transport:\n"
+			"  tls: {serverName: frps.test, disableCustomTLSFirstByte: false}\n"
+			"  kcp: {mode: fast}\n"
+			"  quic: {x: 1}\n";
+	ck_assert_int_eq(write(fd, y, strlen(y)), (ssize_t)strlen(y));
+	close(fd);
+	char err[256];
+	struct frpc_conf *c = NULL;
+	ck_assert_msg(conf_frpc_load(path, &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(c->tls.enable);
+	ck_assert(!c->tls.disable_custom_first_byte);
+	ck_assert_str_eq(c->tls.server_name, "frps.test");
+	ck_assert_str_eq(c->tls.trusted_ca_file, "");
+	ck_assert_int_eq(conf_xport_check(c->xport, c->n_xport, only_kcp, err,
+					  sizeof(err)), -ENOENT);
+	ck_assert_msg(strstr(err, ":5:3: transport.quic: ") != NULL, "%s", err);
+	conf_frpc_free(c);
+	struct frpc_conf *d = conf_frpc_defaults();
+	ck_assert(d->tls.enable && d->tls.disable_custom_first_byte);
+	conf_frpc_free(d);
+	struct frps_conf *s = conf_frps_defaults();
+	ck_assert(!s->tls.force);
+	conf_frps_free(s);
+	unlink(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tls");
@@ -572,6 +643,8 @@ int main(void)
 	tcase_add_test(tc, garbage_fails_handshake);
 	tcase_add_test(tc, sniff_every_case);
 	tcase_add_test(tc, config_errors);
+	tcase_add_test(tc, sniff_cancel);
+	tcase_add_test(tc, conf_tls_keys);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
