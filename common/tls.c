@@ -261,7 +261,10 @@ static void process(struct tls_stream *t)
 				up_eof(t);
 			return;
 		}
-		if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+		/* close_notify, or the transport ended without one (a peer
+		 * that was killed): both are the end of the stream */
+		if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
+		    rc == MBEDTLS_ERR_SSL_CONN_EOF) {
 			up_eof(t);
 			return;
 		}
