@@ -31,7 +31,8 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 OPT ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror \
-	-Wno-missing-field-initializers -fPIC -MMD -MP -Icommon $(PKG_CFLAGS)
+	-Wno-missing-field-initializers -fPIC -MMD -MP -Icommon $(PKG_CFLAGS) \
+	-ffunction-sections -fdata-sections
 LDFLAGS_BASE :=
 ifeq ($(SAN),1)
 CFLAGS_BASE += -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -92,13 +93,16 @@ $(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# Programs keep only what they use (frpc is meant for routers: the
+# size budget is frpc + plugins <= 300 KB stripped), so no -rdynamic.
+PROG_LDFLAGS := -Wl,--gc-sections
 $(BUILD)/frpc: $(call obj,$(FRPC_SRC)) $(COMMON_LIB)
-	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $^ $(CORE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $(PROG_LDFLAGS) -o $@ $^ $(CORE_LIBS)
 $(BUILD)/frps: $(call obj,$(FRPS_SRC)) $(COMMON_LIB)
-	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $^ $(CORE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $(PROG_LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 $(BUILD)/kcpcat: $(call obj,$(KCPCAT_SRC)) $(COMMON_LIB)
-	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $^ $(CORE_LIBS)
+	$(CC) $(LDFLAGS_ALL) $(PROG_LDFLAGS) -o $@ $^ $(CORE_LIBS)
 
 $(BUILD)/tools/kcppeer: $(wildcard tests/interop/*.go)
 	@mkdir -p $(BUILD)/gopath $(dir $@)
@@ -108,7 +112,7 @@ $(BUILD)/tools/kcppeer: $(wildcard tests/interop/*.go)
 define transport_rules
 $(BUILD)/transports/$(1).so: $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard transports/$(1)/*.c))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS_ALL) -shared -Wl,--no-undefined -o $$@ $$^ $$(PKG_LIBS_CORE) $$(XPORT_LIBS_$(1))
+	$$(CC) $$(LDFLAGS_ALL) -shared -Wl,--no-undefined -Wl,--gc-sections -o $$@ $$^ $$(PKG_LIBS_CORE) $$(XPORT_LIBS_$(1))
 $(BUILD)/libxport_$(1).a: $(patsubst %.c,$(BUILD)/pobj/%.o,$(wildcard transports/$(1)/*.c))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
@@ -184,3 +188,43 @@ $(BUILD)/fakeplugins/%.so: $(BUILD)/pobj/tests/fakeplugins/%.o
 	$(CC) $(LDFLAGS_ALL) -shared -Wl,--no-undefined -o $@ $< $(PKG_LIBS_CORE)
 unit: $(FAKEPLUGIN_SO)
 # ---- end of fake transport plugins -------------------------------------------
+
+# ---- web assets and the frps dashboard -----------------------------------------
+# web/<app>/* + web/common/* -> $(BUILD)/gen/web_<app>.c (web/embed.sh,
+# xxd -i), linked into frps (web/frps: the dashboard) and frpc (web/frpc:
+# the admin page).
+# $(BUILD)/libfrps.a = frps without main(), for the dashboard's unit tests
+# and fuzz targets (test_dash_*, fuzz_dash_*).
+WEB_APPS := $(notdir $(patsubst %/,%,$(dir $(wildcard web/*/*))))
+WEB_APPS := $(filter-out common,$(sort $(WEB_APPS)))
+define web_rules
+$(BUILD)/gen/web_$(1).c: $(wildcard web/$(1)/* web/common/*) web/embed.sh
+	@mkdir -p $$(dir $$@)
+	sh web/embed.sh $(1) web/$(1) web/common > $$@.tmp && mv $$@.tmp $$@
+endef
+$(foreach a,$(WEB_APPS),$(eval $(call web_rules,$(a))))
+$(BUILD)/genobj/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-overlength-strings -c $< -o $@
+ifneq ($(filter frps,$(WEB_APPS)),)
+$(BUILD)/frps: $(BUILD)/genobj/web_frps.o
+endif
+ifneq ($(filter frpc,$(WEB_APPS)),)
+$(BUILD)/frpc: $(BUILD)/genobj/web_frpc.o
+endif
+FRPS_LIB := $(BUILD)/libfrps.a
+$(FRPS_LIB): $(call obj,$(filter-out frps/main.c,$(FRPS_SRC))) \
+		$(if $(filter frps,$(WEB_APPS)),$(BUILD)/genobj/web_frps.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(BUILD)/obj/tests/unit/test_dash_%.o $(BUILD)/obj/tests/fuzz/fuzz_dash_%.o: \
+	CFLAGS += -Ifrps
+$(BUILD)/tests/test_dash_%: $(BUILD)/obj/tests/unit/test_dash_%.o $(FRPS_LIB) $(TEST_LINK)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -rdynamic -o $@ $< \
+		-Wl,--start-group $(FRPS_LIB) $(TEST_LINK) -Wl,--end-group $(TEST_LIBS)
+$(BUILD)/fuzz/fuzz_dash_%: $(BUILD)/obj/tests/fuzz/fuzz_dash_%.o $(FRPS_LIB) $(COMMON_LIB) $(XPORT_LIBS_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< -Wl,--start-group $(FRPS_LIB) $(COMMON_LIB) \
+		$(XPORT_LIBS_A) -Wl,--end-group $(CORE_LIBS) $(ALL_XPORT_EXTRA) -lpthread
+# ---- end of web assets and the frps dashboard ----------------------------------

@@ -8,8 +8,9 @@
  *    rejects it. Plain scalars are accepted for string keys (`token: 1234`).
  *  - A null value (`key:`, `~`, `null`) means "not set": the default stays.
  *  - Integers are decimal; ranges are per key (the table below).
- *  - frp's -1 ("off") for heartbeats is not accepted: we always keep
- *    application heartbeats on, so the fields are always positive.
+ *  - frp's -1 ("off") for heartbeats is accepted with frp's meaning (any
+ *    value <= 0 is off there too): no application heartbeat, liveness
+ *    rests on the mux keepalive.
  */
 #include "conf.h"
 
@@ -67,6 +68,11 @@ static const char *check_word(const char *t)
 		      "0123456789_-") != n)
 		return "must be a word of up to 32 letters, digits, '_' or '-'";
 	return NULL;
+}
+
+static const char *check_word_or_empty(const char *t)
+{
+	return *t ? check_word(t) : NULL;
 }
 
 /* ---- proxies --------------------------------------------------------- */
@@ -304,9 +310,9 @@ static const struct conf_row frpc_rows[] = {
 	ROW_INT("transport.tcpMuxKeepaliveInterval", C,
 		tcp_mux_keepalive_interval, "30", 1, 86400),
 	ROW_INT("transport.poolCount", C, pool_count, "1", 0, 100),
-	ROW_INT("transport.heartbeatInterval", C, heartbeat_interval, "30", 1,
+	ROW_INT("transport.heartbeatInterval", C, heartbeat_interval, "30", -1,
 		86400),
-	ROW_INT("transport.heartbeatTimeout", C, heartbeat_timeout, "90", 1,
+	ROW_INT("transport.heartbeatTimeout", C, heartbeat_timeout, "90", -1,
 		86400),
 	ROW_INT("transport.dialServerTimeout", C, dial_server_timeout, "10", 1,
 		3600),
@@ -317,6 +323,12 @@ static const struct conf_row frpc_rows[] = {
 	ROW_STR("transport.tls.serverName", C, tls.server_name, "", NULL),
 	ROW_BOOL("transport.tls.disableCustomTLSFirstByte", C,
 		 tls.disable_custom_first_byte, "true"),
+	ROW_INT("transport.drainTimeout", C, drain_timeout, "600", 0, 864000),
+	ROW_STR("transport.fallbackProtocol", C, fallback_protocol, "",
+		check_word_or_empty),
+	ROW_INT("transport.fallbackTimeout", C, fallback_timeout, "5", 1, 3600),
+	ROW_INT("transport.fallbackRetryInterval", C, fallback_retry_interval,
+		"300", 1, 86400),
 	LOG_ROWS(C),
 	WEB_ROWS(C),
 	ROW_SEQ("proxies", parse_proxies, free_proxies),
@@ -341,7 +353,7 @@ static const struct conf_row frps_rows[] = {
 	ROW_INT("transport.tcpMuxKeepaliveInterval", S,
 		tcp_mux_keepalive_interval, "30", 1, 86400),
 	ROW_INT("transport.maxPoolCount", S, max_pool_count, "5", 0, 1000),
-	ROW_INT("transport.heartbeatTimeout", S, heartbeat_timeout, "90", 1,
+	ROW_INT("transport.heartbeatTimeout", S, heartbeat_timeout, "90", -1,
 		86400),
 	ROW_BOOL("transport.tls.force", S, tls.force, "false"),
 	ROW_STR("transport.tls.certFile", S, tls.cert_file, "", NULL),
@@ -351,6 +363,7 @@ static const struct conf_row frps_rows[] = {
 	ROW_BOOL("enablePrometheus", S, enable_prometheus, "false"),
 	LOG_ROWS(S),
 	WEB_ROWS(S),
+	ROW_STR("webServer.statsFile", S, stats_file, "", NULL),
 };
 #undef S
 static const struct conf_schema frps_schema = {

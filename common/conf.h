@@ -89,11 +89,19 @@ struct frpc_conf {
 	bool tcp_mux;             /**< default true */
 	int tcp_mux_keepalive_interval; /**< seconds, default 30 */
 	int pool_count;           /**< default 1 */
-	int heartbeat_interval;   /**< seconds; default 30 (frp: -1 with tcpMux;
-				       we keep heartbeats on, see README) */
-	int heartbeat_timeout;    /**< seconds; default 90 */
+	int heartbeat_interval;   /**< seconds; default 30; -1 = no application
+				       heartbeat (frp's meaning) */
+	int heartbeat_timeout;    /**< seconds; default 90; -1 = off */
 	int dial_server_timeout;  /**< seconds, default 10 */
 	struct conf_tls tls;      /**< transport.tls.* */
+	int drain_timeout;        /**< transport.drainTimeout: seconds an old
+				       link's connections may run after a
+				       switch; default 600, 0 = no bound */
+	char *fallback_protocol;  /**< transport.fallbackProtocol, "" = off */
+	int fallback_timeout;     /**< seconds without a login answer before
+				       falling back, default 5 */
+	int fallback_retry_interval; /**< seconds between tries to move back,
+					  default 300 */
 	struct conf_xport_opts *xport; /**< one per transport.<name> map */
 	size_t n_xport;
 	struct conf_log log;
@@ -116,7 +124,7 @@ struct frps_conf {
 	bool tcp_mux;             /**< default true */
 	int tcp_mux_keepalive_interval; /**< default 30 */
 	int max_pool_count;       /**< default 5 */
-	int heartbeat_timeout;    /**< seconds, default 90 */
+	int heartbeat_timeout;    /**< seconds, default 90; -1 = off */
 	int user_conn_timeout;    /**< seconds, default 10 */
 	bool enable_prometheus;   /**< default false */
 	int login_time_window;    /**< seconds a Login timestamp may be off,
@@ -127,6 +135,8 @@ struct frps_conf {
 	size_t n_xport;
 	struct conf_log log;
 	struct conf_web web;      /**< dashboard */
+	char *stats_file;         /**< webServer.statsFile; "" = next to the
+				       config file (see frps/statsfile.h) */
 };
 
 /** Parse path into a new config. On error *out is untouched. */

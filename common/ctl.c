@@ -29,6 +29,9 @@ struct ctl {
 	int dead;     /* ctl_free() called while in a callback */
 	int detached; /* ctl_detach() called */
 	int paused;
+	int handover; /* no owner: callbacks cleared, delivery held */
+	int pending_err; /* an error that arrived during a hand-over */
+	int has_pending_err;
 	int failed;   /* err_cb already delivered */
 };
 
@@ -150,6 +153,21 @@ void ctl_set_callbacks(struct ctl *c, ctl_msg_cb msg_cb, ctl_err_cb err_cb,
 	c->msg_cb = msg_cb;
 	c->err_cb = err_cb;
 	c->arg = arg;
+	if (!msg_cb || !err_cb) {
+		/* Between two owners: hold every message and error until the
+		 * next owner has set its callbacks. */
+		c->handover = 1;
+		return;
+	}
+	if (!c->handover)
+		return;
+	c->handover = 0;
+	/* Resume from the loop: what arrived meanwhile (or an error) reaches
+	 * the new owner, never from inside this call. */
+	if (c->ch)
+		bufferevent_trigger(c->ch->bev, EV_READ,
+				    BEV_TRIG_IGNORE_WATERMARKS |
+					    BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void ctl_pause(struct ctl *c, int paused)
@@ -196,6 +214,13 @@ static void ctl_fail(struct ctl *c, int err)
 {
 	if (c->failed)
 		return;
+	if (c->handover) {
+		c->pending_err = err;
+		c->has_pending_err = 1;
+		if (c->ch)
+			bufferevent_disable(c->ch->bev, EV_READ);
+		return;
+	}
 	c->failed = 1;
 	if (c->ch)
 		bufferevent_disable(c->ch->bev, EV_READ);
@@ -208,7 +233,7 @@ static void ctl_fail(struct ctl *c, int err)
  * user freed/detached us. Returns 1 if c must not be touched any more. */
 static int ctl_process(struct ctl *c)
 {
-	while (!c->paused && !c->dead && !c->failed && c->ch) {
+	while (!c->paused && !c->handover && !c->dead && !c->failed && c->ch) {
 		if (c->crypto_on) {
 			int rc = ctl_pump_crypto(c);
 			if (rc < 0) {
@@ -243,7 +268,18 @@ static void ctl_read_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	struct ctl *c = arg;
 	c->last_rx = util_now_ms();
-	ctl_process(c);
+	if (ctl_process(c))
+		return;
+	if (c->has_pending_err && !c->handover && !c->dead && !c->failed) {
+		/* An error held back during a hand-over, after the messages
+		 * that came before it. */
+		c->has_pending_err = 0;
+		c->in_cb++;
+		ctl_fail(c, c->pending_err);
+		c->in_cb--;
+		if (c->dead && c->in_cb == 0)
+			ctl_destroy(c);
+	}
 }
 
 static void ctl_event_cb(struct bufferevent *bev, short what, void *arg)

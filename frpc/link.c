@@ -28,39 +28,78 @@
 #include "version.h"
 
 #define LOGIN_TIMEOUT_MS 10000
+#define LINGER_MAX_MS 30000
 
-struct frpc_link {
-	struct frpc *c;
-	int refs;
-	bool lost;      /* control gone, frpc told */
-	bool logged_in;
-	struct xport_dial *dial;
-	struct chan *carrier;     /* transport stream under the mux */
-	struct mux_session *mux;
-	bool mux_dead;
-	struct ctl *ctl;
-	struct event *tick;       /* 1 s: login timeout, pings, liveness */
-	uint64_t started_ms;
-	uint64_t last_ping_ms;
-	uint64_t last_pong_ms;
-	char run_id[64];
-};
-
-struct open_req {
+struct frpc_open {
 	struct frpc_link *l;
 	frpc_open_cb cb;
 	void *arg;
-	struct xport_dial *dial;
+	struct xport_dial *dial;   /* a transport dial under way */
+	struct chan *ready;        /* a mux stream, delivered from the loop */
+	struct event *ev;
 };
+
+static void link_destroy(struct frpc_link *l)
+{
+	struct frpc *c = l->c;
+	if (l->linger_ev)
+		event_free(l->linger_ev);
+	if (l->state == FRPC_LINK_DRAINING) {
+		TAILQ_REMOVE(&c->draining, l, dlink);
+		LOG_I("frpc", "old link over %s to %s drained, closed",
+		      l->xp->ops->name, l->peer);
+	}
+	if (l->tick)
+		event_free(l->tick);
+	if (l->drain_ev)
+		event_free(l->drain_ev);
+	if (l->mux)
+		mux_session_free(l->mux);
+	chan_close(l->carrier, l->state == FRPC_LINK_DRAINING ? XPORT_CLOSE_FLUSH
+							       : XPORT_CLOSE_ABORT);
+	frpc_xport_unref(l->xp);
+	free(l);
+}
+
+/* A draining link's last user closed its stream with a flush: the bytes and
+ * the FIN still have to cross the mux. Free the link once every stream has
+ * finished (or after LINGER_MAX_MS). */
+static bool link_must_linger(struct frpc_link *l)
+{
+	return l->state == FRPC_LINK_DRAINING && !l->c->shutting_down &&
+	       l->mux && mux_session_alive(l->mux) && mux_stream_count(l->mux) > 0 &&
+	       util_now_ms() - l->linger_since_ms < LINGER_MAX_MS;
+}
+
+static void linger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct frpc_link *l = arg;
+	if (!link_must_linger(l))
+		link_destroy(l);
+}
 
 static void link_release(struct frpc_link *l)
 {
-	if (l->tick)
-		event_free(l->tick);
-	if (l->mux)
-		mux_session_free(l->mux);
-	chan_close(l->carrier, XPORT_CLOSE_ABORT);
-	free(l);
+	l->linger_since_ms = util_now_ms();
+	if (link_must_linger(l) &&
+	    (l->linger_ev = event_new(l->c->base, -1, EV_PERSIST, linger_cb, l))) {
+		struct timeval tv = {0, 100000};
+		event_add(l->linger_ev, &tv);
+		return;
+	}
+	link_destroy(l);
+}
+
+void frpc_link_destroy_lingering(struct frpc *c)
+{
+	struct frpc_link *l, *next;
+	for (l = TAILQ_FIRST(&c->draining); l; l = next) {
+		next = TAILQ_NEXT(l, dlink);
+		if (l->refs == 0)
+			link_destroy(l);
+	}
 }
 
 void frpc_link_ref(struct frpc_link *l) { l->refs++; }
@@ -73,24 +112,35 @@ void frpc_link_unref(struct frpc_link *l)
 
 const char *frpc_link_run_id(struct frpc_link *l) { return l->run_id; }
 
-/* The control is over (for whatever reason): stop everything that belongs
- * to the control, tell frpc once, drop the control's reference. */
-static void link_fail(struct frpc_link *l, const char *why)
+int frpc_link_stats(struct frpc_link *l, struct xport_stats *st)
 {
-	if (l->lost)
-		return;
+	memset(st, 0, sizeof(*st));
+	struct chan *ch = l->carrier ? l->carrier : l->ctl ? ctl_chan(l->ctl) : NULL;
+	return ch ? chan_stats(ch, st) : -ENOTCONN;
+}
+
+/* Stop what belongs to the control: the dial, the tick, the ctl. */
+static void link_stop_control(struct frpc_link *l)
+{
 	l->lost = true;
 	if (l->dial) {
-		l->c->ops->dial_cancel(l->dial);
+		l->xp->ops->dial_cancel(l->dial);
 		l->dial = NULL;
 	}
 	if (l->tick)
 		event_del(l->tick);
 	ctl_free(l->ctl);
 	l->ctl = NULL;
-	struct frpc *c = l->c;
-	bool was_in = l->logged_in;
-	frpc_link_lost(c, l, was_in, why);
+}
+
+/* The control is over (for whatever reason): stop everything that belongs
+ * to the control, tell frpc once, drop the control's reference. */
+static void link_fail(struct frpc_link *l, const char *why)
+{
+	if (l->lost)
+		return;
+	link_stop_control(l);
+	frpc_link_lost(l->c, l, l->logged_in, why);
 	frpc_link_unref(l);
 }
 
@@ -99,21 +149,74 @@ void frpc_link_close(struct frpc_link *l)
 	link_fail(l, NULL);
 }
 
+static void drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct frpc_link *l = arg;
+	LOG_W("frpc", "old link over %s: transport.drainTimeout (%d s) reached "
+		      "with %d connections live, closing them",
+	      l->xp->ops->name, l->c->cfg->drain_timeout, l->nwork);
+	frpc_link_ref(l);
+	frpc_kill_link_work(l->c, l);
+	frpc_link_unref(l);
+}
+
+void frpc_link_mark_draining(struct frpc_link *l)
+{
+	struct frpc *c = l->c;
+	if (l->state == FRPC_LINK_DRAINING)
+		return;
+	l->state = FRPC_LINK_DRAINING;
+	TAILQ_INSERT_TAIL(&c->draining, l, dlink);
+	LOG_I("frpc", "old link over %s to %s stops taking new work; %d "
+		      "connections drain on it", l->xp->ops->name, l->peer,
+	      l->nwork);
+	if (c->cfg->drain_timeout > 0 &&
+	    (l->drain_ev = evtimer_new(c->base, drain_timeout, l))) {
+		struct timeval tv = {c->cfg->drain_timeout, 0};
+		evtimer_add(l->drain_ev, &tv);
+	}
+}
+
+void frpc_link_retire(struct frpc_link *l)
+{
+	if (l->state == FRPC_LINK_DRAINING)
+		return;
+	if (!l->lost)
+		link_stop_control(l);
+	frpc_link_mark_draining(l);
+	frpc_link_unref(l); /* the control's reference */
+}
+
+void frpc_link_send_new_proxy(struct frpc_link *l, struct frpc_proxy *fp)
+{
+	const struct conf_proxy *p = &fp->conf;
+	struct msg m = {.type = MSG_NEW_PROXY};
+	m.u.new_proxy.proxy_name = fp->wire_name;
+	m.u.new_proxy.proxy_type = p->type_name;
+	m.u.new_proxy.use_encryption = p->use_encryption;
+	m.u.new_proxy.use_compression = p->use_compression;
+	m.u.new_proxy.remote_port = p->remote_port;
+	if (!l->ctl || ctl_send(l->ctl, &m) < 0)
+		LOG_W("frpc", "[%s] cannot queue NewProxy", p->name);
+	fp->status = FRPC_PROXY_WAIT_START;
+}
+
+void frpc_link_send_close_proxy(struct frpc_link *l, struct frpc_proxy *fp)
+{
+	struct msg m = {.type = MSG_CLOSE_PROXY};
+	m.u.close_proxy.proxy_name = fp->wire_name;
+	if (!l->ctl || ctl_send(l->ctl, &m) < 0)
+		LOG_W("frpc", "[%s] cannot queue CloseProxy", fp->conf.name);
+	fp->status = FRPC_PROXY_CLOSED;
+}
+
 static void send_new_proxies(struct frpc_link *l)
 {
 	struct frpc *c = l->c;
-	for (size_t i = 0; i < c->cfg->n_proxies; i++) {
-		const struct conf_proxy *p = &c->cfg->proxies[i];
-		struct msg m = {.type = MSG_NEW_PROXY};
-		m.u.new_proxy.proxy_name = c->proxies[i].wire_name;
-		m.u.new_proxy.proxy_type = p->type_name;
-		m.u.new_proxy.use_encryption = p->use_encryption;
-		m.u.new_proxy.use_compression = p->use_compression;
-		m.u.new_proxy.remote_port = p->remote_port;
-		if (ctl_send(l->ctl, &m) < 0)
-			LOG_W("frpc", "[%s] cannot queue NewProxy", p->name);
-		c->proxies[i].status = FRPC_PROXY_WAIT_START;
-	}
+	for (size_t i = 0; i < c->n_proxies; i++)
+		frpc_link_send_new_proxy(l, c->proxies[i]);
 }
 
 static void on_login_resp(struct frpc_link *l, struct msg_login_resp *r)
@@ -139,16 +242,24 @@ static void on_login_resp(struct frpc_link *l, struct msg_login_resp *r)
 		return;
 	}
 	l->logged_in = true;
+	l->state = FRPC_LINK_ONLINE;
+	l->since = util_unix_time();
 	l->last_pong_ms = util_now_ms();
 	c->ever_logged_in = true;
 	c->backoff_ms = 0;
-	LOG_I("frpc", "login to server success, get run id [%s]", l->run_id);
+	LOG_I("frpc", "login to server success over %s (%s), get run id [%s]",
+	      l->xp->ops->name, l->peer, l->run_id);
+	/* Make before break: every proxy is registered on the new link before
+	 * the old one (if any) is retired. */
 	send_new_proxies(l);
+	frpc_link_online(c, l);
 }
 
 static void on_new_proxy_resp(struct frpc_link *l, struct msg_new_proxy_resp *r)
 {
 	struct frpc_proxy *p = frpc_find_proxy(l->c, r->proxy_name);
+	if (l->state == FRPC_LINK_DRAINING)
+		return;
 	if (!p) {
 		LOG_W("frpc", "NewProxyResp for unknown proxy [%s]",
 		      r->proxy_name ? r->proxy_name : "");
@@ -161,13 +272,13 @@ static void on_new_proxy_resp(struct frpc_link *l, struct msg_new_proxy_resp *r)
 	if (r->error && *r->error) {
 		p->status = FRPC_PROXY_START_ERROR;
 		p->err = util_strdup(r->error);
-		LOG_W("frpc", "[%s] start error: %s", p->conf->name, r->error);
+		LOG_W("frpc", "[%s] start error: %s", p->conf.name, r->error);
 		return;
 	}
 	p->status = FRPC_PROXY_RUNNING;
 	p->remote_addr = util_strdup(r->remote_addr ? r->remote_addr : "");
 	LOG_I("frpc", "[%s] start proxy success, remote address %s",
-	      p->conf->name, p->remote_addr ? p->remote_addr : "?");
+	      p->conf.name, p->remote_addr ? p->remote_addr : "?");
 }
 
 static void ctl_msg(struct ctl *ctl, struct msg *m, void *arg)
@@ -241,8 +352,13 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	const struct frpc_conf *cfg = l->c->cfg;
 	uint64_t now = util_now_ms();
 	if (!l->logged_in) {
-		if (now - l->started_ms >= LOGIN_TIMEOUT_MS)
-			link_fail(l, "login timed out");
+		if (now - l->started_ms >= l->login_timeout_ms) {
+			char why[96];
+			snprintf(why, sizeof(why), "no login answer over %s within "
+				 "%llu ms", l->xp->ops->name,
+				 (unsigned long long)l->login_timeout_ms);
+			link_fail(l, why);
+		}
 		return;
 	}
 	if (cfg->heartbeat_timeout > 0) {
@@ -308,6 +424,7 @@ static void dial_done(struct xport_stream *s, int err, void *arg)
 	struct frpc_link *l = arg;
 	struct frpc *c = l->c;
 	l->dial = NULL;
+	l->state = FRPC_LINK_LOGIN;
 	if (err) {
 		char why[160];
 		snprintf(why, sizeof(why), "connect to server %s:%u: %s",
@@ -315,7 +432,7 @@ static void dial_done(struct xport_stream *s, int err, void *arg)
 		link_fail(l, why);
 		return;
 	}
-	struct chan *tch = frpc_tls_wrap(c, chan_from_xport(c->ops, s));
+	struct chan *tch = frpc_tls_wrap(c, chan_from_xport(l->xp->ops, s));
 	if (!tch) {
 		link_fail(l, "out of memory");
 		return;
@@ -341,77 +458,139 @@ static void dial_done(struct xport_stream *s, int err, void *arg)
 		link_fail(l, "out of memory");
 		return;
 	}
+	snprintf(l->peer, sizeof(l->peer), "%s", tch->peer);
 	LOG_D("frpc", "connected to %s over %s, logging in", tch->peer,
-	      c->ops->name);
+	      l->xp->ops->name);
 	send_login(l);
 }
 
-struct frpc_link *frpc_link_new(struct frpc *c)
+struct frpc_link *frpc_link_new(struct frpc *c, struct frpc_xport *xp)
 {
 	struct frpc_link *l = calloc(1, sizeof(*l));
 	if (!l)
 		return NULL;
 	l->c = c;
+	l->xp = xp;
+	frpc_xport_ref(xp);
 	l->refs = 1;
 	l->started_ms = util_now_ms();
+	l->login_timeout_ms = LOGIN_TIMEOUT_MS;
+	/* With a fallback configured, the configured protocol gets only
+	 * fallbackTimeout to answer a login. */
+	const char *fb = c->cfg->fallback_protocol;
+	if (fb && *fb && strcmp(fb, xp->ops->name) != 0 &&
+	    strcmp(c->cfg->protocol, xp->ops->name) == 0)
+		l->login_timeout_ms = (uint64_t)c->cfg->fallback_timeout * 1000;
+	snprintf(l->peer, sizeof(l->peer), "%s:%u", c->cfg->server_addr,
+		 c->cfg->server_port);
 	l->tick = event_new(c->base, -1, EV_PERSIST, tick_cb, l);
 	if (!l->tick) {
+		frpc_xport_unref(xp);
 		free(l);
 		return NULL;
 	}
 	struct timeval tv = {1, 0};
 	event_add(l->tick, &tv);
 	char err[256] = "";
-	int rc = c->ops->dial(c->xctx, c->cfg->server_addr, c->cfg->server_port,
-			      c->cfg->dial_server_timeout * 1000, dial_done, l,
-			      &l->dial, err, sizeof(err));
+	int rc = xp->ops->dial(xp->ctx, c->cfg->server_addr, c->cfg->server_port,
+			       c->cfg->dial_server_timeout * 1000, dial_done, l,
+			       &l->dial, err, sizeof(err));
 	if (rc < 0) {
-		LOG_W("frpc", "dial %s:%u: %s", c->cfg->server_addr,
-		      c->cfg->server_port, err[0] ? err : strerror(-rc));
+		LOG_W("frpc", "dial %s:%u over %s: %s", c->cfg->server_addr,
+		      c->cfg->server_port, xp->ops->name,
+		      err[0] ? err : strerror(-rc));
 		event_free(l->tick);
+		frpc_xport_unref(xp);
 		free(l);
 		return NULL;
 	}
 	return l;
 }
 
-static void open_dial_done(struct xport_stream *s, int err, void *arg)
+static void open_free(struct frpc_open *o)
 {
-	struct open_req *r = arg;
-	struct frpc_link *l = r->l;
-	struct chan *ch = NULL;
-	if (err == 0) {
-		ch = frpc_tls_wrap(l->c, chan_from_xport(l->c->ops, s));
-	} else {
-		LOG_W("frpc", "work connection to server: %s", strerror(-err));
-	}
-	r->cb(ch, r->arg);
-	free(r);
+	if (o->ev)
+		event_free(o->ev);
+	frpc_link_unref(o->l);
+	free(o);
 }
 
-void frpc_link_open_stream(struct frpc_link *l, frpc_open_cb cb, void *arg)
+static void open_dial_done(struct xport_stream *s, int err, void *arg)
+{
+	struct frpc_open *o = arg;
+	struct frpc_link *l = o->l;
+	struct chan *ch = NULL;
+	o->dial = NULL;
+	if (err == 0)
+		ch = frpc_tls_wrap(l->c, chan_from_xport(l->xp->ops, s));
+	else
+		LOG_W("frpc", "work connection to server over %s: %s",
+		      l->xp->ops->name, strerror(-err));
+	frpc_open_cb cb = o->cb;
+	void *cbarg = o->arg;
+	open_free(o);
+	cb(ch, cbarg);
+}
+
+static void open_ready(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct frpc_open *o = arg;
+	struct chan *ch = o->ready;
+	frpc_open_cb cb = o->cb;
+	void *cbarg = o->arg;
+	o->ready = NULL;
+	open_free(o);
+	cb(ch, cbarg);
+}
+
+void frpc_open_cancel(struct frpc_open *o)
+{
+	if (!o)
+		return;
+	if (o->dial)
+		o->l->xp->ops->dial_cancel(o->dial);
+	chan_close(o->ready, XPORT_CLOSE_ABORT);
+	open_free(o);
+}
+
+struct frpc_open *frpc_link_open_stream(struct frpc_link *l, frpc_open_cb cb,
+					void *arg)
 {
 	struct frpc *c = l->c;
+	struct frpc_open *o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->l = l;
+	frpc_link_ref(l);
+	o->cb = cb;
+	o->arg = arg;
 	if (l->mux) {
+		/* Answer from the loop even though a mux stream opens at once:
+		 * callers never see their callback inside this call. */
 		struct mux_stream *ms = l->mux_dead ? NULL : mux_open(l->mux);
-		cb(ms ? chan_from_mux(ms, l->carrier->peer) : NULL, arg);
-		return;
+		o->ready = ms ? chan_from_mux(ms, l->carrier->peer) : NULL;
+		o->ev = evtimer_new(c->base, open_ready, o);
+		if (!o->ev) {
+			chan_close(o->ready, XPORT_CLOSE_ABORT);
+			o->ready = NULL;
+			open_free(o);
+			return NULL;
+		}
+		event_active(o->ev, EV_TIMEOUT, 1);
+		return o;
 	}
-	struct open_req *r = calloc(1, sizeof(*r));
-	if (!r) {
-		cb(NULL, arg);
-		return;
-	}
-	r->l = l;
-	r->cb = cb;
-	r->arg = arg;
 	char err[256] = "";
-	int rc = c->ops->dial(c->xctx, c->cfg->server_addr, c->cfg->server_port,
-			      c->cfg->dial_server_timeout * 1000, open_dial_done,
-			      r, &r->dial, err, sizeof(err));
+	const struct frpc_xport *xp = l->xp;
+	int rc = xp->ops->dial(xp->ctx, c->cfg->server_addr, c->cfg->server_port,
+			       c->cfg->dial_server_timeout * 1000, open_dial_done,
+			       o, &o->dial, err, sizeof(err));
 	if (rc < 0) {
-		LOG_W("frpc", "work connection dial: %s", err[0] ? err : strerror(-rc));
-		free(r);
-		cb(NULL, arg);
+		LOG_W("frpc", "work connection dial over %s: %s", xp->ops->name,
+		      err[0] ? err : strerror(-rc));
+		open_free(o);
+		return NULL;
 	}
+	return o;
 }

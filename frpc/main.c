@@ -4,7 +4,10 @@
  *   frpc [-c frpc.yaml] [--protocol P] [--server-addr A] [--server-port N]
  *        [--token T] [--log-level L] [--transports-dir DIR]
  *   frpc verify -c frpc.yaml
+ *   frpc reload|status|stop -c frpc.yaml   (through the admin API)
  *   frpc tcp|udp -n NAME -l LOCAL_PORT [-r REMOTE_PORT] ... (quick.c)
+ *
+ * SIGHUP reloads the configuration file, as GET /api/reload does.
  *
  * Exit status: 0 after SIGTERM/SIGINT, 1 when the first login fails with
  * loginFailExit, 2 for configuration or start-up errors.
@@ -20,6 +23,7 @@
 
 #include "conf.h"
 #include "frpc.h"
+#include "httpd.h"
 #include "log.h"
 #include "quick.h"
 #include "version.h"
@@ -32,6 +36,7 @@ static void usage(FILE *f)
 		"[--server-port N]\n"
 		"            [--token T] [--log-level L] [--transports-dir DIR]\n"
 		"       frpc verify -c FILE\n"
+		"       frpc reload|status|stop -c FILE\n"
 		"       frpc tcp|udp -n NAME -l LOCAL_PORT [flags] (frpc tcp -h)\n");
 }
 
@@ -42,7 +47,47 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-static bool xport_known(const char *name) { return xport_find(name) != NULL; }
+static void hup_switch_done(int err, const char *why, void *arg)
+{
+	(void)arg;
+	if (err)
+		LOG_W("frpc", "reload: switch failed: %s", why ? why : "error");
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	struct frpc *c = *(struct frpc **)arg;
+	if (!c)
+		return;
+	char err[600];
+	bool switching = false;
+	LOG_I("frpc", "SIGHUP: reloading %s", c->cfg_path ? c->cfg_path : "");
+	if (frpc_reload(c, hup_switch_done, NULL, &switching, err,
+			sizeof(err)) < 0)
+		LOG_E("frpc", "reload refused, the running configuration stays: "
+			      "%s", err);
+	else
+		LOG_I("frpc", "success reload conf");
+}
+
+/* Everything start-up checks short of opening sockets. */
+static int verify(const struct frpc_conf *cfg, char *err, size_t errlen)
+{
+	int rc = frpc_check_transports(cfg, err, errlen);
+	if (rc < 0)
+		return rc;
+	const struct conf_web *w = &cfg->web;
+	if (w->port && !httpd_addr_is_loopback(w->addr) &&
+	    !(w->password && *w->password)) {
+		snprintf(err, errlen, "%s: webServer.addr %s is not a loopback "
+			 "address: set webServer.password to serve the admin "
+			 "API there", cfg->path ? cfg->path : "frpc", w->addr);
+		return -EPERM;
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -61,7 +106,8 @@ int main(int argc, char **argv)
 	};
 	const char *path = NULL, *proto = NULL, *addr = NULL, *port = NULL,
 		   *token = NULL, *level = NULL, *xdir = NULL;
-	bool verify = false;
+	bool do_verify = false;
+	const char *cli = NULL;
 	char err[512];
 	struct frpc_conf *cfg = NULL;
 	if (argc > 1 && frpc_quick_cmd(argv[1])) { /* frpc tcp|udp: quick.c */
@@ -73,8 +119,12 @@ int main(int argc, char **argv)
 			return q < 0 ? 2 : 0;
 		goto run;
 	}
-	if (argc > 1 && strcmp(argv[1], "verify") == 0) {
-		verify = true;
+	if (argc > 1 && (!strcmp(argv[1], "verify") || !strcmp(argv[1], "reload") ||
+			 !strcmp(argv[1], "status") || !strcmp(argv[1], "stop"))) {
+		if (!strcmp(argv[1], "verify"))
+			do_verify = true;
+		else
+			cli = argv[1];
 		argv[1] = argv[0];
 		argv++;
 		argc--;
@@ -104,24 +154,17 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return 2;
 		}
-	} else if (verify) {
-		fprintf(stderr, "frpc verify: -c FILE is required\n");
+	} else if (do_verify || cli) {
+		fprintf(stderr, "frpc %s: -c FILE is required\n",
+			cli ? cli : "verify");
 		return 2;
 	} else if (!(cfg = conf_frpc_defaults())) {
 		return 2;
 	}
-	if (verify) {
-		/* transport.<name> subtrees must name a plugin that loads */
-		xport_load_default(xdir, xport_host_default());
-		if (conf_xport_check(cfg->xport, cfg->n_xport, xport_known, err,
-				     sizeof(err)) < 0) {
-			fprintf(stderr, "%s\n", err);
-			conf_frpc_free(cfg);
-			return 2;
-		}
-		printf("frpc: the configuration file %s syntax is ok\n", path);
+	if (cli) {
+		int st = frpc_cli(cli, cfg);
 		conf_frpc_free(cfg);
-		return 0;
+		return st;
 	}
 run:;
 	int lvl = cfg->log.level;
@@ -155,21 +198,22 @@ run:;
 		conf_frpc_free(cfg);
 		return 2;
 	}
-	if (cfg->web.port)
-		LOG_W("frpc", "webServer: the admin API is not part of this build "
-			      "yet; no web port is opened");
 	if (xport_load_default(xdir, xport_host_default()) <= 0) {
 		LOG_E("frpc", "no transport plugins could be loaded");
 		conf_frpc_free(cfg);
 		log_close();
 		return 2;
 	}
-	if (conf_xport_check(cfg->xport, cfg->n_xport, xport_known, err,
-			     sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
+	if (do_verify) {
+		rc = verify(cfg, err, sizeof(err));
+		if (rc < 0)
+			fprintf(stderr, "%s\n", err);
+		else
+			printf("frpc: the configuration file %s syntax is ok\n",
+			       path);
 		conf_frpc_free(cfg);
 		log_close();
-		return 2;
+		return rc < 0 ? 2 : 0;
 	}
 	struct event_base *base = event_base_new();
 	if (!base) {
@@ -179,19 +223,28 @@ run:;
 	signal(SIGPIPE, SIG_IGN);
 	struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	struct event *sigint = evsignal_new(base, SIGINT, on_signal, base);
+	struct frpc *c = NULL;
+	struct event *sighup = evsignal_new(base, SIGHUP, on_hup, &c);
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
-	struct frpc *c = NULL;
+	event_add(sighup, NULL);
 	int status = 0;
 	if (frpc_new(base, cfg, &c, err, sizeof(err)) < 0) {
 		LOG_E("frpc", "%s", err);
 		status = 2;
+	} else if (frpc_admin_new(c, err, sizeof(err)) < 0) {
+		LOG_E("frpc", "%s", err);
+		status = 2;
+		frpc_free(c);
+		c = NULL;
 	} else {
 		frpc_start(c);
 		event_base_dispatch(base);
 		status = c->exit_code;
 		frpc_free(c);
+		c = NULL;
 	}
+	event_free(sighup);
 	event_free(sigterm);
 	event_free(sigint);
 	/* Let deferred frees inside libevent and the plugins run: bufferevent

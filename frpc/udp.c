@@ -61,7 +61,9 @@ static void udp_end(struct udp_proxy *u)
 		peer_free(u->peers[i]);
 	event_free(u->tick);
 	ctl_free(u->ctl);
-	LOG_D("frpc", "[%s] udp work connection closed", u->p->conf->name);
+	LOG_D("frpc", "[%s] udp work connection closed", u->p->conf.name);
+	u->l->nwork--;
+	frpc_proxy_unref(u->p);
 	frpc_link_unref(u->l);
 	free(u);
 }
@@ -100,7 +102,7 @@ static struct udp_peer *peer_get(struct udp_proxy *u, const char *ip, int port)
 		peer_free(u->peers[old]);
 		u->peers[old] = u->peers[--u->npeers];
 	}
-	const struct conf_proxy *p = u->p->conf;
+	const struct conf_proxy *p = &u->p->conf;
 	struct sockaddr_storage ss;
 	int sslen = sizeof(ss);
 	char spec[128];
@@ -144,7 +146,7 @@ static void udp_msg(struct ctl *ctl, struct msg *m, void *arg)
 		return;
 	if (m->type != MSG_UDP_PACKET) {
 		LOG_W("frpc", "[%s] unexpected %s on udp work connection",
-		      u->p->conf->name, msg_type_name(m->type));
+		      u->p->conf.name, msg_type_name(m->type));
 		udp_end(u);
 		return;
 	}
@@ -156,7 +158,7 @@ static void udp_msg(struct ctl *ctl, struct msg *m, void *arg)
 		return;
 	pe->last_ms = util_now_ms();
 	if (send(pe->fd, pk->content, pk->content_len, 0) == -1)
-		LOG_T("frpc", "[%s] udp send to local: %s", u->p->conf->name,
+		LOG_T("frpc", "[%s] udp send to local: %s", u->p->conf.name,
 		      strerror(errno));
 }
 
@@ -199,6 +201,7 @@ void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,
 	struct udp_proxy *u = calloc(1, sizeof(*u));
 	if (!u) {
 		ctl_free(work);
+		frpc_proxy_unref(p);
 		frpc_link_unref(l);
 		return;
 	}
@@ -213,20 +216,30 @@ void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,
 		if (u->tick)
 			event_free(u->tick);
 		ctl_free(work);
+		frpc_proxy_unref(p);
 		frpc_link_unref(l);
 		free(u);
 		return;
 	}
 	u->t.kill = udp_kill;
+	u->t.l = l;
+	l->nwork++;
 	TAILQ_INSERT_TAIL(&c->tracked, &u->t, link);
-	/* Re-point the ctl's callbacks at the udp proxy. */
-	ctl_set_callbacks(work, udp_msg, udp_err, u);
-	if (p->conf->use_encryption) {
+	if (p->conf.use_encryption) {
 		uint8_t key[CRYPTO_KEY_LEN];
 		const char *tok = c->cfg->auth_token;
 		crypto_frp_key(tok ? tok : "", key);
-		if (ctl_enable_crypto(work, key) < 0)
-			LOG_W("frpc", "[%s] cannot start udp encryption", p->conf->name);
+		if (ctl_enable_crypto(work, key) < 0) {
+			/* Fail closed: never carry an encrypted proxy's
+			 * datagrams in clear. */
+			LOG_E("frpc", "[%s] cannot start udp encryption, closing "
+				      "the work connection", p->conf.name);
+			udp_end(u);
+			return;
+		}
 	}
-	LOG_I("frpc", "[%s] udp work connection established", p->conf->name);
+	/* Re-point the ctl's callbacks at the udp proxy (this also resumes
+	 * delivery, paused for the hand-over). */
+	ctl_set_callbacks(work, udp_msg, udp_err, u);
+	LOG_I("frpc", "[%s] udp work connection established", p->conf.name);
 }

@@ -35,12 +35,14 @@ struct work {
 	struct bufferevent *crypt;  /* useEncryption filter over ch->bev */
 	struct bufferevent *comp;   /* useCompression filter over that */
 	struct relay *relay;
-	struct frpc_proxy *p;
+	struct frpc_proxy *p;       /* referenced once known */
+	struct frpc_open *open;     /* the stream open under way */
 };
 
 static void work_end(struct work *w)
 {
 	TAILQ_REMOVE(&w->c->tracked, &w->t, link);
+	frpc_open_cancel(w->open);
 	relay_free(w->relay);
 	if (w->comp)
 		bufferevent_free(w->comp);
@@ -51,6 +53,8 @@ static void work_end(struct work *w)
 	if (w->local)
 		bufferevent_free(w->local);
 	w->c->work_conns--;
+	w->l->nwork--;
+	frpc_proxy_unref(w->p);
 	frpc_link_unref(w->l);
 	free(w);
 }
@@ -73,7 +77,7 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct bufferevent *wbev = w->ch->bev;
 		bufferevent_enable(wbev, EV_READ);
-		if (w->p->conf->use_encryption) {
+		if (w->p->conf.use_encryption) {
 			uint8_t key[CRYPTO_KEY_LEN];
 			const char *tok = w->c->cfg->auth_token;
 			crypto_frp_key(tok ? tok : "", key);
@@ -89,7 +93,7 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 			wbev = w->crypt;
 		}
 		/* frp's order: compression above encryption (golib io) */
-		if (w->p->conf->use_compression) {
+		if (w->p->conf.use_compression) {
 			if (!(w->comp = snappy_frame_bev_new(wbev))) {
 				work_end(w);
 				return;
@@ -104,7 +108,7 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 			work_end(w);
 		return;
 	}
-	const struct conf_proxy *p = w->p->conf;
+	const struct conf_proxy *p = &w->p->conf;
 	LOG_W("frpc", "[%s] connect to local service [%s:%u] error: %s", p->name,
 	      p->local_ip, p->local_port,
 	      (what & BEV_EVENT_TIMEOUT) ? "timeout"
@@ -118,7 +122,7 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 
 static int dial_local(struct work *w)
 {
-	const struct conf_proxy *p = w->p->conf;
+	const struct conf_proxy *p = &w->p->conf;
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
 	int sslen;
@@ -166,21 +170,27 @@ static void work_msg(struct ctl *ctl, struct msg *m, void *arg)
 		return;
 	}
 	w->p = frpc_find_proxy(w->c, s->proxy_name ? s->proxy_name : "");
+	if (w->p)
+		frpc_proxy_ref(w->p);
 	if (!w->p) {
 		LOG_W("frpc", "StartWorkConn for unknown proxy [%s]",
 		      s->proxy_name ? s->proxy_name : "");
 		work_end(w);
 		return;
 	}
-	LOG_D("frpc", "[%s] new user connection from %s:%d", w->p->conf->name,
-	      s->src_addr ? s->src_addr : "?", s->src_port);
-	if (w->p->conf->type == CONF_PROXY_UDP) {
+	LOG_D("frpc", "[%s] new user connection from %s:%d over %s",
+	      w->p->conf.name, s->src_addr ? s->src_addr : "?", s->src_port,
+	      w->l->xp->ops->name);
+	if (w->p->conf.type == CONF_PROXY_UDP) {
 		/* The udp proxy keeps the ctl for UDPPacket messages and owns
-		 * the link reference from now on. */
+		 * the link and proxy references from now on. The ctl's
+		 * delivery stays paused until it has set its callbacks. */
+		ctl_set_callbacks(ctl, NULL, NULL, NULL);
 		w->ctl = NULL;
 		TAILQ_REMOVE(&w->c->tracked, &w->t, link);
-		frpc_udp_start(w->c, w->l, w->p, ctl);
 		w->c->work_conns--;
+		w->l->nwork--;
+		frpc_udp_start(w->c, w->l, w->p, ctl);
 		free(w);
 		return;
 	}
@@ -190,8 +200,8 @@ static void work_msg(struct ctl *ctl, struct msg *m, void *arg)
 	bufferevent_disable(w->ch->bev, EV_READ);
 	if (dial_local(w) < 0) {
 		LOG_W("frpc", "[%s] connect to local service [%s:%u] error",
-		      w->p->conf->name, w->p->conf->local_ip,
-		      w->p->conf->local_port);
+		      w->p->conf.name, w->p->conf.local_ip,
+		      w->p->conf.local_port);
 		chan_close(w->ch, XPORT_CLOSE_ABORT);
 		w->ch = NULL;
 		work_end(w);
@@ -210,6 +220,7 @@ static void work_err(struct ctl *ctl, int err, void *arg)
 static void opened(struct chan *ch, void *arg)
 {
 	struct work *w = arg;
+	w->open = NULL;
 	if (!ch) {
 		work_end(w);
 		return;
@@ -236,10 +247,27 @@ void frpc_work_request(struct frpc *c, struct frpc_link *l)
 	if (!w)
 		return;
 	w->t.kill = work_kill;
+	w->t.l = l;
 	TAILQ_INSERT_TAIL(&c->tracked, &w->t, link);
 	w->c = c;
 	w->l = l;
 	frpc_link_ref(l);
+	l->nwork++;
 	c->work_conns++;
-	frpc_link_open_stream(l, opened, w);
+	/* The stream opens on the link the request came from, with that
+	 * link's transport, whatever the client's current link is. */
+	w->open = frpc_link_open_stream(l, opened, w);
+	if (!w->open)
+		work_end(w);
+}
+
+void frpc_kill_link_work(struct frpc *c, struct frpc_link *l)
+{
+	struct frpc_track *t;
+again:
+	TAILQ_FOREACH(t, &c->tracked, link)
+		if (t->l == l) {
+			t->kill(t);
+			goto again;
+		}
 }

@@ -55,10 +55,14 @@ static void conn_msg(struct ctl *ctl, struct msg *m, void *arg)
 	}
 	switch (m->type) {
 	case MSG_LOGIN:
+		/* Hand-over: nothing reaches a callback until the new owner
+		 * has set its own. */
+		ctl_set_callbacks(ctl, NULL, NULL, NULL);
 		conn_release(cn, true);
 		frps_control_login(s, ctl, sess, &m->u.login);
 		return;
 	case MSG_NEW_WORK_CONN:
+		ctl_set_callbacks(ctl, NULL, NULL, NULL);
 		conn_release(cn, false);
 		frps_control_work_conn(s, ctl, &m->u.new_work_conn);
 		return;

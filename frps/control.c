@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "frps.h"
 #include "log.h"
+#include "dash.h"
 #include "stats.h"
 #include "strmap.h"
 #include "util.h"
@@ -54,6 +55,13 @@ static const char *peer_of(struct ctl *ctl)
 {
 	struct chan *ch = ctl_chan(ctl);
 	return ch ? ch->peer : "?";
+}
+
+/* Name of the transport a control stream came over. */
+static const char *xport_of(struct ctl *ctl, struct frps_sess *sess)
+{
+	struct chan *ch = sess ? sess->carrier : ctl_chan(ctl);
+	return ch && ch->ops ? ch->ops->name : "?";
 }
 
 void frps_control_req_work_conn(struct frps_control *c)
@@ -140,6 +148,59 @@ static void ctl_err(struct ctl *ctl, int err, void *arg)
 	frps_control_close(c, why, false);
 }
 
+static int login_answer(struct frps_control *c)
+{
+	struct msg r = {.type = MSG_LOGIN_RESP};
+	r.u.login_resp.version = FRP_WIRE_VERSION;
+	r.u.login_resp.run_id = c->run_id;
+	int rc = ctl_send(c->ctl, &r);
+	if (rc == 0)
+		rc = ctl_enable_crypto(c->ctl, c->s->frp_key);
+	return rc;
+}
+
+/*
+ * The client c logs in again over another link: attach the new control
+ * stream, close the old one. Proxies and their listeners stay open (no port
+ * is released, so no user is refused in between); work connections relaying
+ * on the old link stay until they end (their session is not killed). Idle
+ * pooled work connections rode the old link: they are closed and requested
+ * again, as are the ones user connections still wait for.
+ */
+static void control_move(struct frps_control *c, struct ctl *ctl,
+			 struct frps_sess *sess, const struct msg_login *m)
+{
+	struct frps *s = c->s;
+	char old_peer[64], old_xport[16];
+	snprintf(old_peer, sizeof(old_peer), "%s", c->peer);
+	snprintf(old_xport, sizeof(old_xport), "%s", c->xport);
+	ctl_free(c->ctl);
+	if (c->sess)
+		frps_sess_unref(c->sess);
+	c->ctl = ctl;
+	c->sess = sess;
+	if (sess)
+		frps_sess_logged_in(sess);
+	snprintf(c->peer, sizeof(c->peer), "%s", peer_of(ctl));
+	snprintf(c->xport, sizeof(c->xport), "%s", xport_of(ctl, sess));
+	c->moves++;
+	int pc = m->pool_count < s->cfg->max_pool_count ? m->pool_count
+							: s->cfg->max_pool_count;
+	c->pool_count = pc < 0 ? 0 : pc;
+	frps_workpool_drop_idle(&c->pool);
+	c->pool.cap = (size_t)c->pool_count + FRPS_POOL_EXTRA;
+	ctl_set_callbacks(ctl, ctl_msg, ctl_err, c);
+	if (login_answer(c) < 0) {
+		frps_control_close(c, "cannot answer the login", false);
+		return;
+	}
+	LOG_I("frps", "[%s] client moved links: from %s %s to %s %s; %d "
+		      "proxies kept open", c->run_id, old_xport, old_peer,
+	      c->xport, c->peer, c->nports);
+	for (size_t i = 0; i < (size_t)c->pool_count + c->pool.nwaiters; i++)
+		frps_control_req_work_conn(c);
+}
+
 /* Refuse a login: LoginResp with the error, then close (after flushing). */
 static void login_refuse(struct ctl *ctl, struct frps_sess *sess,
 			 const char *why)
@@ -195,6 +256,14 @@ void frps_control_login(struct frps *s, struct ctl *ctl, struct frps_sess *sess,
 		return;
 	}
 
+	if (m->run_id && *m->run_id) {
+		struct frps_control *old = strmap_get(s->ctl_by_run_id, m->run_id);
+		if (old) {
+			control_move(old, ctl, sess, m);
+			return;
+		}
+	}
+
 	struct frps_control *c = calloc(1, sizeof(*c));
 	if (!c || !(c->user = util_strdup(nz(m->user)))) {
 		free(c);
@@ -206,9 +275,6 @@ void frps_control_login(struct frps *s, struct ctl *ctl, struct frps_sess *sess,
 	TAILQ_INIT(&c->proxies);
 	if (m->run_id && *m->run_id) {
 		snprintf(c->run_id, sizeof(c->run_id), "%s", m->run_id);
-		struct frps_control *old = strmap_get(s->ctl_by_run_id, c->run_id);
-		if (old)
-			frps_control_close(old, "replaced by a new login", false);
 	} else if (new_run_id(s, c->run_id) < 0) {
 		free(c->user);
 		free(c);
@@ -223,6 +289,7 @@ void frps_control_login(struct frps *s, struct ctl *ctl, struct frps_sess *sess,
 	}
 	c->ctl = ctl;
 	c->sess = sess;
+	snprintf(c->xport, sizeof(c->xport), "%s", xport_of(ctl, sess));
 	if (sess)
 		frps_sess_logged_in(sess);
 	c->pool_count = m->pool_count < cfg->max_pool_count ? m->pool_count
@@ -235,22 +302,18 @@ void frps_control_login(struct frps *s, struct ctl *ctl, struct frps_sess *sess,
 					 nz(m->client_id), nz(m->version),
 					 nz(m->hostname), nz(m->os), nz(m->arch),
 					 c->peer);
+	frps_dash_link_up(c);
 	ctl_set_callbacks(ctl, ctl_msg, ctl_err, c);
 
-	struct msg r = {.type = MSG_LOGIN_RESP};
-	r.u.login_resp.version = FRP_WIRE_VERSION;
-	r.u.login_resp.run_id = c->run_id;
-	int rc = ctl_send(ctl, &r);
-	if (rc == 0)
-		rc = ctl_enable_crypto(ctl, s->frp_key);
+	int rc = login_answer(c);
 	if (rc < 0) {
 		frps_control_close(c, "cannot answer the login", false);
 		return;
 	}
 	char lu[64], lv[32], lh[64], lo[16], la[16];
-	LOG_I("frps", "[%s] client login: addr [%s] user [%s] version [%s] "
-		      "hostname [%s] os [%s] arch [%s]",
-	      c->run_id, c->peer, frps_log_str(c->user, lu, sizeof(lu)),
+	LOG_I("frps", "[%s] client login: addr [%s] over %s user [%s] version "
+		      "[%s] hostname [%s] os [%s] arch [%s]",
+	      c->run_id, c->peer, c->xport, frps_log_str(c->user, lu, sizeof(lu)),
 	      frps_log_str(m->version, lv, sizeof(lv)),
 	      frps_log_str(m->hostname, lh, sizeof(lh)),
 	      frps_log_str(m->os, lo, sizeof(lo)),

@@ -35,6 +35,7 @@ struct strmap;
 struct frps_stats;
 struct frps_proxy_stats;
 struct frps_client_stats;
+struct frps_dash;
 
 #define FRPS_MAX_XPORTS 4
 /** A new connection must send its first message within this time. */
@@ -117,12 +118,20 @@ struct frps_proxy {
 	TAILQ_ENTRY(frps_proxy) link;  /* in c->proxies */
 };
 
+/* One client, known by its run_id. It owns its proxies (and their public
+ * listeners), its work pool and its stats; the control stream (ctl, sess)
+ * is the link it currently speaks over. A login with the same run_id while
+ * it is online is the client moving links: the new control stream attaches
+ * here and the old one is closed, while the proxies stay open and the old
+ * link's relaying work connections stay until they end. */
 struct frps_control {
 	struct frps *s;
 	struct ctl *ctl;
 	struct frps_sess *sess;        /* referenced, or NULL (no tcpMux) */
 	char run_id[FRPS_RUN_ID_MAX + 1];
 	char peer[64];
+	char xport[16];                /* transport of the current link */
+	uint64_t moves;                /* links this client moved to */
 	char *user;
 	int pool_count;                /* min(login pool_count, maxPoolCount) */
 	int nports;                    /* ports held by our proxies */
@@ -148,6 +157,7 @@ struct frps {
 	struct strmap *ctl_by_run_id;   /* run_id -> frps_control */
 	struct strmap *proxy_by_name;   /* name -> frps_proxy */
 	struct frps_stats *stats;
+	struct frps_dash *dash;         /* web server, stats file (dash.c) */
 	TAILQ_HEAD(, frps_control) controls;
 	TAILQ_HEAD(, frps_sess) sessions;
 	TAILQ_HEAD(, frps_conn) conns;
@@ -225,6 +235,8 @@ void frps_workpool_init(struct frps_workpool *p, struct frps_control *c,
 			size_t cap);
 /** Close idle work conns; waiters get cb(NULL). */
 void frps_workpool_clear(struct frps_workpool *p);
+/** Close the idle work conns only (waiters stay queued). */
+void frps_workpool_drop_idle(struct frps_workpool *p);
 /** A work connection arrived (takes work). */
 void frps_workpool_put(struct frps_workpool *p, struct ctl *work);
 /** Get a work connection for w: runs w->cb at once when one is idle

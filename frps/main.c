@@ -158,9 +158,6 @@ int main(int argc, char **argv)
 	bool log_to_file = cfg->log.to && *cfg->log.to &&
 			   strcmp(cfg->log.to, "console") != 0;
 	signal(SIGPIPE, SIG_IGN);
-	if (cfg->web.port || cfg->enable_prometheus)
-		LOG_W("frps", "webServer/enablePrometheus: the dashboard is not part "
-			      "of this build yet; no web port is opened");
 
 	rc = xport_load_default(o.xport_dir, xport_host_default());
 	if (rc < 0)

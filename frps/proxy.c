@@ -140,6 +140,22 @@ void frps_proxy_new_msg(struct frps_control *c, const struct msg_new_proxy *m)
 	char err[192] = "", tbuf[33];
 	struct frps_proxy *p = NULL;
 
+	/* The same client registering a proxy it already has (it moved links,
+	 * or re-sent NewProxy): keep it open when nothing changed, else close
+	 * it and build it again. */
+	struct frps_proxy *have = name ? strmap_get(s->proxy_by_name, name) : NULL;
+	if (have && have->c == c) {
+		if (ops == have->ops && m->use_encryption == have->use_encryption &&
+		    (m->remote_port == 0 || m->remote_port == have->port) &&
+		    !m->use_compression) {
+			LOG_I("frps", "[%s] proxy [%s] kept open on port %d", c->run_id,
+			      name, have->port);
+			reply(c, name, have->port, NULL);
+			return;
+		}
+		frps_proxy_close(have);
+	}
+
 	if (!name_ok(name))
 		snprintf(err, sizeof(err), "invalid proxy name");
 	else if (!ops)

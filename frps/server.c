@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mux.h"
 #include "portmgr.h"
+#include "dash.h"
 #include "stats.h"
 #include "strmap.h"
 #include "util.h"
@@ -254,6 +255,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct frps *s = arg;
 	frps_control_tick(s, util_now_ms());
 	frps_userconn_sync_all(s);
+	frps_dash_tick(s);
 	if (++s->ticks % STATS_GC_EVERY_TICKS == 0)
 		frps_stats_gc(s->stats, util_unix_time());
 }
@@ -320,6 +322,11 @@ int frps_new(struct event_base *base, struct frps_conf *cfg, struct frps **out,
 		if (rc < 0)
 			goto fail;
 	}
+	rc = frps_dash_start(s, err, errlen);
+	if (rc < 0) {
+		*exit_code = rc == -EPERM || rc == -EINVAL ? 2 : 1;
+		goto fail;
+	}
 	*out = s;
 	return 0;
 oom:
@@ -338,6 +345,7 @@ void frps_free(struct frps *s)
 	frps_control_close_all(s);
 	frps_conn_close_all(s);
 	frps_userconn_close_all(s);
+	frps_dash_stop(s); /* after the last bytes reached the stats */
 	struct frps_sess *x, *next;
 	for (x = TAILQ_FIRST(&s->sessions); x; x = next) {
 		next = TAILQ_NEXT(x, link);

@@ -1,5 +1,6 @@
 #include "stats.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,66 @@
 #include "util.h"
 
 static int64_t utc_day(int64_t unix_s) { return unix_s / 86400; }
+
+int64_t frps_stats_today(void) { return utc_day(util_unix_time()); }
+int64_t frps_stats_mono_s(void) { return (int64_t)(util_now_ms() / 1000); }
+
+/* Clear the slots of the seconds between r->sec and now (exclusive of
+ * r->sec, inclusive of now), so every slot holds a second of the window. */
+static void rate_roll(struct frps_rate *r, int64_t now)
+{
+	if (now <= r->sec)
+		return;
+	if (now - r->sec >= FRPS_RATE_WINDOW) {
+		memset(r->in, 0, sizeof(r->in));
+		memset(r->out, 0, sizeof(r->out));
+	} else {
+		for (int64_t s = r->sec + 1; s <= now; s++) {
+			r->in[s % FRPS_RATE_WINDOW] = 0;
+			r->out[s % FRPS_RATE_WINDOW] = 0;
+		}
+	}
+	r->sec = now;
+}
+
+void frps_traffic_rate(const struct frps_traffic *t, int64_t mono_s,
+		       uint64_t *in_bps, uint64_t *out_bps)
+{
+	struct frps_rate r = t->rate;
+	uint64_t si = 0, so = 0;
+	/* Roll to the last complete second only: rolling to mono_s would
+	 * clear the slot of mono_s - FRPS_RATE_WINDOW, still in the window.
+	 * When the second under way has bytes already, its slot is that
+	 * oldest second's and the loop leaves it out. */
+	rate_roll(&r, mono_s - 1);
+	for (int64_t s = mono_s - FRPS_RATE_WINDOW; s < mono_s; s++) {
+		if (s < 0 || s > r.sec || r.sec - s >= FRPS_RATE_WINDOW)
+			continue;
+		si += r.in[s % FRPS_RATE_WINDOW];
+		so += r.out[s % FRPS_RATE_WINDOW];
+	}
+	*in_bps = si / FRPS_RATE_WINDOW;
+	*out_bps = so / FRPS_RATE_WINDOW;
+}
+
+void frps_traffic_days(const struct frps_traffic *t, int64_t today,
+		       uint64_t in[FRPS_STATS_DAYS], uint64_t out[FRPS_STATS_DAYS])
+{
+	struct frps_traffic c = *t;
+	frps_traffic_roll(&c, today);
+	memcpy(in, c.day_in, sizeof(c.day_in));
+	memcpy(out, c.day_out, sizeof(c.day_out));
+}
+
+uint64_t frps_traffic_today_in(const struct frps_traffic *t, int64_t today)
+{
+	return t->day0 == today ? t->day_in[0] : 0;
+}
+
+uint64_t frps_traffic_today_out(const struct frps_traffic *t, int64_t today)
+{
+	return t->day0 == today ? t->day_out[0] : 0;
+}
 
 void frps_traffic_roll(struct frps_traffic *t, int64_t today)
 {
@@ -29,14 +90,17 @@ void frps_traffic_roll(struct frps_traffic *t, int64_t today)
 	t->day0 = today;
 }
 
-static void traffic_add(struct frps_traffic *t, int64_t today, uint64_t in,
-			uint64_t out)
+void frps_traffic_add(struct frps_traffic *t, int64_t today, int64_t mono_s,
+		      uint64_t in, uint64_t out)
 {
 	frps_traffic_roll(t, today);
 	t->in += in;
 	t->out += out;
 	t->day_in[0] += in;
 	t->day_out[0] += out;
+	rate_roll(&t->rate, mono_s);
+	t->rate.in[mono_s % FRPS_RATE_WINDOW] += in;
+	t->rate.out[mono_s % FRPS_RATE_WINDOW] += out;
 }
 
 struct frps_stats *frps_stats_new(void)
@@ -133,6 +197,7 @@ struct frps_proxy_stats *frps_stats_proxy_online(struct frps_stats *st,
 	p->refs++;
 	if (owner)
 		owner->nproxies++;
+	st->generation++;
 	return p;
 }
 
@@ -147,6 +212,7 @@ void frps_stats_proxy_offline(struct frps_stats *st, struct frps_proxy_stats *p,
 		st->proxies_offline++;
 		if (owner && owner->nproxies > 0)
 			owner->nproxies--;
+		st->generation++;
 	}
 	p->refs--;
 }
@@ -232,12 +298,13 @@ void frps_stats_traffic(struct frps_stats *st, struct frps_proxy_stats *p,
 {
 	if (in == 0 && out == 0)
 		return;
-	int64_t today = utc_day(util_unix_time());
-	traffic_add(&st->total, today, in, out);
+	int64_t today = frps_stats_today(), mono = frps_stats_mono_s();
+	frps_traffic_add(&st->total, today, mono, in, out);
 	if (p)
-		traffic_add(&p->traffic, today, in, out);
+		frps_traffic_add(&p->traffic, today, mono, in, out);
 	if (c)
-		traffic_add(&c->traffic, today, in, out);
+		frps_traffic_add(&c->traffic, today, mono, in, out);
+	st->generation++;
 }
 
 /* Offline, unreferenced, and either old or beyond the cap. Oldest-first
@@ -257,6 +324,7 @@ void frps_stats_gc(struct frps_stats *st, int64_t now)
 			strmap_del(st->proxies, key);
 			st->proxies_offline--;
 			proxy_entry_free(p);
+			st->generation++;
 		}
 	}
 	pos = 0;
@@ -289,4 +357,71 @@ struct frps_proxy_stats *frps_stats_proxy_find(const struct frps_stats *st,
 					       const char *name)
 {
 	return strmap_get(st->proxies, name);
+}
+
+void frps_stats_client_link(struct frps_stats *st, struct frps_client_stats *c,
+			    const char *transport, const char *addr)
+{
+	(void)st;
+	if (!c)
+		return;
+	int64_t now = util_unix_time();
+	if (c->nlinks > 0 && c->links[c->nlinks - 1].until == 0)
+		c->links[c->nlinks - 1].until = now;
+	if (c->nlinks == FRPS_LINK_HISTORY) {
+		memmove(c->links, c->links + 1,
+			sizeof(c->links[0]) * (FRPS_LINK_HISTORY - 1));
+		c->nlinks--;
+	}
+	struct frps_link_event *e = &c->links[c->nlinks++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->transport, sizeof(e->transport), "%s",
+		 transport ? transport : "");
+	snprintf(e->addr, sizeof(e->addr), "%s", addr ? addr : "");
+	e->since = now;
+	c->link_ups++;
+}
+
+int frps_stats_proxy_restore(struct frps_stats *st, const char *name,
+			     const char *type, const char *user,
+			     const struct frps_traffic *t, int64_t last_start,
+			     int64_t last_close)
+{
+	if (strmap_get(st->proxies, name))
+		return 0;
+	struct frps_proxy_stats *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (!(p->name = util_strdup(name)) || !(p->type = util_strdup(type)) ||
+	    !(p->user = util_strdup(user ? user : "")) ||
+	    !(p->run_id = util_strdup("")) ||
+	    !(p->client_version = util_strdup("")) ||
+	    strmap_put(st->proxies, name, p) < 0) {
+		proxy_entry_free(p);
+		return -ENOMEM;
+	}
+	p->traffic = *t;
+	memset(&p->traffic.rate, 0, sizeof(p->traffic.rate));
+	p->last_start = last_start;
+	p->last_close = last_close ? last_close : util_unix_time();
+	st->proxies_offline++;
+	return 0;
+}
+
+size_t frps_stats_prune_offline(struct frps_stats *st)
+{
+	size_t pos = 0, n = 0;
+	const char *key;
+	struct frps_proxy_stats *p;
+	while ((p = strmap_next(st->proxies, &pos, &key))) {
+		if (p->online || p->refs > 0)
+			continue;
+		strmap_del(st->proxies, key);
+		st->proxies_offline--;
+		proxy_entry_free(p);
+		n++;
+	}
+	if (n)
+		st->generation++;
+	return n;
 }

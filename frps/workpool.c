@@ -72,6 +72,16 @@ void frps_workpool_clear(struct frps_workpool *p)
 	}
 }
 
+void frps_workpool_drop_idle(struct frps_workpool *p)
+{
+	struct frps_work *w;
+	while ((w = TAILQ_FIRST(&p->idle))) {
+		work_unlink(w);
+		ctl_free(w->ctl);
+		free(w);
+	}
+}
+
 void frps_workpool_put(struct frps_workpool *p, struct ctl *work)
 {
 	struct frps_waiter *q = TAILQ_FIRST(&p->waiters);

@@ -36,6 +36,7 @@ struct opts {
 	uint64_t bytes;
 	int bytes_set;
 	uint64_t seed;
+	uint64_t rate; /* servers: bytes/s each connection may write, 0 = any */
 	double timeout;
 	long conns, count, size, interval_ms, wait_ms;
 	int udp, half_close, verify, count_set, help;
@@ -47,7 +48,7 @@ static void usage(FILE *f)
 	      " servers (print 'listening port=P'; --port 0 = any):\n"
 	      "  echo-server|sink-server|source-server --port P [--bind A]\n"
 	      "      [--pidfile F] [--port-file F] [--bytes N --seed S]"
-	      " [--timeout T]\n"
+	      " [--timeout T] [--rate BYTES_PER_S]\n"
 	      "  udp-echo --port P [--bind A] [--pidfile F] [--port-file F]\n"
 	      " clients ([--host H] default 127.0.0.1, --timeout T default"
 	      " 120):\n"
@@ -92,6 +93,7 @@ struct sconn;
 
 struct srv {
 	struct event_base *base;
+	struct ev_token_bucket_cfg *rate; /* per-connection write limit */
 	enum srv_kind kind;
 	uint64_t bytes, seed;
 	uint64_t conns_total, bytes_in, bytes_out, pkts;
@@ -232,6 +234,8 @@ static void srv_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	s->conns_total++;
 	bufferevent_setcb(c->bev, sconn_read_cb, sconn_write_cb, sconn_event_cb,
 			  c);
+	if (s->rate)
+		bufferevent_set_rate_limit(c->bev, s->rate);
 	if (s->kind == SRV_ECHO)
 		bufferevent_setwatermark(c->bev, EV_WRITE, ECHO_MAX_OUT / 2, 0);
 	if (s->kind == SRV_SOURCE)
@@ -346,6 +350,13 @@ static int run_server(const struct opts *o, enum srv_kind kind, int udp)
 	s.base = event_base_new();
 	if (!s.base)
 		return 1;
+	if (o->rate) {
+		/* Ticks of 50 ms so a slow source still writes smoothly. */
+		struct timeval tick = { 0, 50000 };
+		size_t per = o->rate / 20 ? (size_t)(o->rate / 20) : 1;
+		s.rate = ev_token_bucket_cfg_new(EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX,
+						 per, per, &tick);
+	}
 	if (udp) {
 		fd = udp_bind(o, &ss, len);
 		if (fd >= 0)
@@ -410,6 +421,8 @@ out:
 		close(fd);
 	if (l)
 		evconnlistener_free(l);
+	if (s.rate)
+		ev_token_bucket_cfg_free(s.rate);
 	event_base_free(s.base);
 	return rc;
 }
@@ -770,7 +783,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_PORT = 256, O_HOST, O_BIND, O_PIDFILE, O_PORTFILE, O_BYTES,
 	       O_SEED, O_TIMEOUT, O_CONNS, O_COUNT, O_SIZE, O_INTERVAL, O_MODE,
-	       O_UDP, O_HALF, O_VERIFY, O_WAIT, O_HELP };
+	       O_UDP, O_HALF, O_VERIFY, O_WAIT, O_HELP, O_RATE };
 	static const struct option lo[] = {
 		{ "port", 1, 0, O_PORT }, { "host", 1, 0, O_HOST },
 		{ "bind", 1, 0, O_BIND }, { "pidfile", 1, 0, O_PIDFILE },
@@ -781,6 +794,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "mode", 1, 0, O_MODE }, { "udp", 0, 0, O_UDP },
 		{ "half-close", 0, 0, O_HALF }, { "verify", 0, 0, O_VERIFY },
 		{ "wait-ms", 1, 0, O_WAIT }, { "help", 0, 0, O_HELP },
+		{ "rate", 1, 0, O_RATE },
 		{ 0, 0, 0, 0 } };
 	int c, bad = 0;
 
@@ -797,6 +811,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->bytes_set = 1;
 			break;
 		case O_SEED: bad |= tool_parse_size(optarg, &o->seed); break;
+		case O_RATE: bad |= tool_parse_size(optarg, &o->rate); break;
 		case O_TIMEOUT:
 			bad |= tool_parse_double(optarg, 0, 1e7, &o->timeout);
 			break;

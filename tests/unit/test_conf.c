@@ -653,9 +653,9 @@ START_TEST(err_out_of_range)
 		 "(1-65535)");
 	FRPC_ERR("transport:\n  poolCount: 101\n",
 		 "2:14: transport.poolCount: 101 is out of range (0-100)");
-	FRPC_ERR("transport:\n  heartbeatInterval: -1\n",
-		 "2:22: transport.heartbeatInterval: -1 is out of range "
-		 "(1-86400)");
+	FRPC_ERR("transport:\n  heartbeatInterval: -2\n",
+		 "2:22: transport.heartbeatInterval: -2 is out of range "
+		 "(-1-86400)");
 	FRPC_ERR("proxies:\n  - name: a\n    type: tcp\n    localPort: 0\n",
 		 "4:16: proxies[0]: localPort: 0 is out of range (1-65535)");
 	FRPC_ERR("proxies:\n  - {name: a, type: tcp, localPort: 1, "

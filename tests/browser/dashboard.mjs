@@ -1,0 +1,110 @@
+// Drive Debian's chromium (headless) through playwright-core against a
+// running frps dashboard: the proxy and client rows show what the API
+// says, the charts have drawn data, and the page fits a phone. Screenshots
+// go to OUT. Started by tests/e2e/dashboard_browser.sh:
+//   node dashboard.mjs URL USER PASSWORD OUT PROXY
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [url, user, password, out, proxyName] = process.argv.slice(2);
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+function check(cond, what) {
+  if (!cond) throw new Error("check failed: " + what);
+}
+
+const profile = mkdtempSync(join(tmpdir(), "frps-dash-chromium."));
+let ctx;
+try {
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: FLAGS,
+    httpCredentials: { username: user, password },
+    viewport: { width: 1280, height: 900 },
+    timeout: 60000,
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  const errors = [];
+  page.on("pageerror", e => errors.push(String(e)));
+  page.on("console", m => { if (m.type() === "error") errors.push(m.text()); });
+
+  // Without credentials the same URL is refused.
+  const anon = await fetch(url + "/api/serverinfo");
+  check(anon.status === 401, "anonymous API request: " + anon.status);
+
+  await page.goto(url + "/", { waitUntil: "load" });
+  // Three refreshes: the live client chart then has several samples.
+  await page.waitForFunction(() => Number(document.body.dataset.updates || 0) >= 3,
+    null, { timeout: 20000 });
+
+  const api = async path => {
+    const r = await ctx.request.get(url + path);
+    check(r.ok(), path + ": HTTP " + r.status());
+    return r.json();
+  };
+  const p = await api("/api/proxy/tcp/" + encodeURIComponent(proxyName));
+  const clients = (await api("/api/clients")).clients;
+  const info = await api("/api/serverinfo");
+  check(p.todayTrafficIn > 0 && p.todayTrafficOut > 0, "the API saw the transfer");
+
+  // Proxy row == API (traffic is idle now, so both are stable).
+  const row = page.locator(`tr[data-proxy="${proxyName}"]`);
+  await row.waitFor();
+  const cellV = async (loc, k) => loc.locator(`td[data-k="${k}"]`).getAttribute("data-v");
+  for (const k of ["todayTrafficIn", "todayTrafficOut", "curConns", "remotePort", "status"])
+    check(await cellV(row, k) === String(p[k]), `proxy ${k}: page ${await cellV(row, k)} api ${p[k]}`);
+
+  // Client row == API; its link block is shown.
+  check(clients.length === 1, "one client");
+  const c = clients[0];
+  const crow = page.locator(`tr[data-client="${c.runID}"]`);
+  await crow.waitFor();
+  check(await cellV(crow, "transport") === c.link.transport, "client transport");
+  check(await cellV(crow, "address") === c.address, "client address");
+  check(await cellV(crow, "proxies") === c.proxies.join(","), "client proxies");
+  check((await cellV(crow, "srttMs")) !== "", "client RTT shown");
+  check(await cellV(crow, "retransmits") === String(c.link.retransmits), "retransmits");
+
+  // Server info shows the API's numbers.
+  const serverText = await page.locator("#serverinfo").innerText();
+  check(serverText.includes(info.version) && serverText.includes(String(info.bindPort)),
+    "server info: " + serverText);
+
+  // Charts: drawn from data (points set by the chart code), and pixels
+  // actually painted on the canvas.
+  const painted = sel => page.$eval(sel, cv => {
+    const d = cv.getContext("2d").getImageData(0, 0, cv.width, cv.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+    return { n, points: Number(cv.dataset.points || 0), nonzero: Number(cv.dataset.nonzero || 0) };
+  });
+  const tc = await painted(`[data-proxy-chart="${proxyName}"] canvas`);
+  check(tc.points === 14 && tc.nonzero >= 2 && tc.n > 500, "7-day chart: " + JSON.stringify(tc));
+  const cc = await painted(`[data-client-chart="${c.runID}"] canvas`);
+  check(cc.points >= 9 && cc.n > 200, "client live chart: " + JSON.stringify(cc));
+  // It refreshes on its own.
+  const before = cc.points;
+  await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel).dataset.points) > n,
+    [`[data-client-chart="${c.runID}"] canvas`, before], { timeout: 10000 });
+
+  await page.screenshot({ path: join(out, "dashboard.png"), fullPage: true });
+
+  // Readable on a phone: nothing wider than the screen but the tables'
+  // own scroll boxes.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(overflow <= 392, "page wider than a phone: " + overflow);
+  await page.screenshot({ path: join(out, "dashboard-phone.png"), fullPage: true });
+
+  check(errors.length === 0, "errors in the page: " + errors.join("; "));
+  console.log("browser: dashboard ok; proxy", proxyName, "in", p.todayTrafficIn,
+    "out", p.todayTrafficOut, "; client", c.runID, "over", c.link.transport);
+} finally {
+  if (ctx) await ctx.close();
+  rmSync(profile, { recursive: true, force: true });
+}

@@ -1,0 +1,34 @@
+#!/bin/bash
+# frps dashboard API: JSON shapes and numbers after a known transfer (both
+# directions), live rates during a transfer and zero after, Prometheus text
+# parsed and counters monotonic, 401/404/405. Checks in dashboard_api.py.
+source "$(dirname "$0")/lib.sh"
+PY="/usr/bin/python3 $ROOT/tests/e2e/dashboard_api.py"
+export PYTHONPATH="$ROOT/tests/e2e"
+
+SP=$(free_port); WP=$(free_port); EP=$(free_port); RP=$(free_port)
+UP=$(free_port); URP=$(free_port)
+start echo "$NT" echo-server --bind 127.0.0.1 --port "$EP"
+start uecho "$NT" udp-echo --bind 127.0.0.1 --port "$UP"
+write_frps "$T/frps.yaml" "$SP" \
+	"webServer: {port: $WP, user: admin, password: pw, statsFile: $T/stats.json}" \
+	"enablePrometheus: true"
+write_frpc "$T/frpc.yaml" "$SP" "user: dashuser" "proxies:" \
+	"  - {name: echo, type: tcp, localPort: $EP, remotePort: $RP}" \
+	"  - {name: uecho, type: udp, localPort: $UP, remotePort: $URP}"
+start frps "$FRPS" -c "$T/frps.yaml" --transports-dir "$XDIR"
+wait_port "$WP" || fail "dashboard did not listen on $WP"
+start frpc "$FRPC" -c "$T/frpc.yaml" --transports-dir "$XDIR"
+wait_log frpc "\\[echo\\] start proxy success" 10 || fail "proxy echo did not start"
+wait_port "$RP" || fail "remote port $RP not open"
+
+N=300000
+out=$("$NT" send --host 127.0.0.1 --port "$RP" --bytes $N --seed 3 --timeout 30) ||
+	fail "transfer: $out"
+log "sent and got back $N bytes: $out"
+$PY transfer "$WP" "$N" || fail "API after a known transfer"
+$PY live "$WP" "$NT" "$RP" || fail "live rates / monotonic counters"
+$PY errors "$WP" || fail "auth and error answers"
+stop frpc
+stop frps || fail "frps did not exit cleanly"
+log "ok"

@@ -1,0 +1,26 @@
+#!/bin/bash
+# frps's web server fed malformed requests (oversized headers, bad auth
+# headers, unknown paths, huge bodies to PUT, bytes that are not HTTP):
+# clear 4xx, no crash, no descriptor left behind (dashboard_http.py); and
+# a non-loopback webServer.addr without a password refused at start.
+source "$(dirname "$0")/lib.sh"
+export PYTHONPATH="$ROOT/tests/e2e"
+
+SP=$(free_port); WP=$(free_port)
+write_frps "$T/frps.yaml" "$SP" \
+	"webServer: {port: $WP, user: admin, password: pw, statsFile: $T/s.json}" \
+	"enablePrometheus: true"
+start frps "$FRPS" -c "$T/frps.yaml" --transports-dir "$XDIR"
+wait_port "$WP" || fail "dashboard did not listen"
+/usr/bin/python3 "$ROOT/tests/e2e/dashboard_http.py" "$WP" "$(pid_of frps)" ||
+	fail "malformed requests"
+stop frps || fail "frps did not exit cleanly after the malformed requests"
+
+log "non-loopback address without a password"
+write_frps "$T/open.yaml" "$SP" "webServer: {addr: 0.0.0.0, port: $WP}"
+rc=0
+"$FRPS" -c "$T/open.yaml" --transports-dir "$XDIR" >"$T/open.log" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "frps started (exit $rc) with an open dashboard and no password"
+grep -q "webServer.addr 0.0.0.0 is not a loopback address: set webServer.password" \
+	"$T/open.log" || fail "no clear message: $(cat "$T/open.log")"
+log "ok"
