@@ -17,7 +17,7 @@ struct tls_stream;
 struct chan {
 	struct bufferevent *bev; /**< data plane; owned by the carrier */
 	char peer[64];           /**< "ip:port" of the remote end, for logs */
-	const struct xport_ops *ops; /**< transport chans only */
+	const struct xport_ops *ops; /**< transport chans (and TLS over one) */
 	struct xport_stream *xs;     /**< transport chans only */
 	struct mux_stream *ms;       /**< mux chans only */
 	struct tls_stream *tls;      /**< TLS chans only (tls_chan_wrap) */

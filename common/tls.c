@@ -477,6 +477,7 @@ struct chan *tls_chan_wrap(struct event_base *base, const struct tls_config *cfg
 	c->tls = t;
 	c->inner = inner;
 	c->bev = tls_stream_bev(t);
+	c->ops = inner->ops; /* which transport carries it, for logs and stats */
 	c->is_tls = true;
 	snprintf(c->peer, sizeof(c->peer), "%s", inner->peer);
 	return c;
