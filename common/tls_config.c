@@ -25,16 +25,19 @@
 
 #define SELF_SIGNED_DAYS 3650
 
-/* ECDHE with AEAD only, AES-GCM first: AES-NI makes it the cheapest, and
- * mbedTLS's own default order would pick ChaCha20. These are the suites Go
- * (frp) offers and accepts for TLS 1.2. */
+/* ECDHE with AEAD only, ChaCha20-Poly1305 first: mbedTLS 2.28 seals
+ * 16 KiB records with it at ~460 MB/s on the development machine against
+ * ~210-250 MB/s for its AES-128-GCM even with AES-NI and PCLMULQDQ (its GCM
+ * is not pipelined), and on small boards without AES instructions the gap
+ * is wider. These are the suites Go (frp) offers and accepts for TLS 1.2;
+ * a Go server picks by its own order (AES-GCM with AES-NI). */
 static const int suites[] = {
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	0,
 };
 
