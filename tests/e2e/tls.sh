@@ -42,6 +42,9 @@ stop_pair() { stop "frpc_$1" || true; stop "frps_$1" || true; }
 
 # ---- 64 MiB over TLS on tcp.so, then on kcp.so (custom first byte there) ----
 run_pair tcp "" ""
+# a client that starts a handshake and goes silent: frps gives it 10 s
+exec 4<>"/dev/tcp/127.0.0.1/$SP" || fail "cannot connect to frps"
+printf '\x16\x03\x01' >&4
 wait_log frpc_tcp "\\[echo\\] start proxy success" 15 || fail "tcp: proxy did not start"
 grep -q "server handshake done" "$T/frps_tcp.log" || fail "tcp: no TLS handshake on frps"
 grep -q "NOT verified" "$T/frpc_tcp.log" || fail "tcp: frpc did not warn that the server is not verified"
@@ -49,6 +52,9 @@ grep -q "self-signed" "$T/frps_tcp.log" || fail "tcp: frps did not say it made a
 out=$("$NT" send --host 127.0.0.1 --port "$RP" --bytes $((64 << 20)) --seed 11 --timeout 120) ||
 	fail "tcp: 64 MiB through TLS: $out"
 log "TLS over tcp: $out"
+wait_log frps_tcp "TLS handshake timed out after 10 s" 15 || fail "no handshake timeout on frps"
+exec 4<&-
+log "a silent handshake: $(grep -o '\[tls\].*timed out.*' "$T/frps_tcp.log" | head -1)"
 stop_pair tcp
 
 KP=$(free_port --udp)
