@@ -171,9 +171,11 @@ int frpc_check_transports(const struct frpc_conf *cfg, char *err,
 	}
 	for (size_t i = 0; i < cfg->n_xport; i++)
 		if (!xport_find(cfg->xport[i].protocol)) {
+			/* at: the subtree's own key (set for every file) */
 			snprintf(err, errlen, "%s: transport.%s: no such transport "
-				 "plugin loaded", cfg->xport[i].n ?
-				 cfg->xport[i].where[0] : where,
+				 "plugin loaded (and not a setting)",
+				 cfg->xport[i].at ? cfg->xport[i].at
+				 : cfg->xport[i].n ? cfg->xport[i].where[0] : where,
 				 cfg->xport[i].protocol);
 			return -ENOENT;
 		}

@@ -125,6 +125,9 @@ out=$("$FRPS" verify -c "$T/v2.yaml" --transports-dir "$XDIR" 2>&1) && fail "ver
 echo "$out" | grep -q "v2.yaml:4:3: transport.tsl: " || fail "verify: unexpected message: $out"
 out=$("$FRPS" -c "$T/v2.yaml" --transports-dir "$XDIR" 2>&1); rc=$?
 [ $rc = 2 ] && echo "$out" | grep -q "v2.yaml:4:3:" || fail "run: transport.tsl: rc=$rc $out"
+printf 'serverPort: 7000\ntransport:\n  tls: {enable: true}\n  tsl: {}\n' >"$T/v5.yaml"
+out=$("$FRPC" verify -c "$T/v5.yaml" --transports-dir "$XDIR" 2>&1) && fail "frpc verify: transport.tsl accepted"
+echo "$out" | grep -q "v5.yaml:4:3: transport.tsl: " || fail "frpc verify: unexpected message: $out"
 printf 'serverPort: 7000\ntransport:\n  tls: {certFile: a.crt}\n' >"$T/v3.yaml"
 out=$("$FRPC" verify -c "$T/v3.yaml" --transports-dir "$XDIR" 2>&1) && fail "verify: certFile alone accepted"
 echo "$out" | grep -q "v3.yaml:3:9: .*must be set together" || fail "verify: unexpected message: $out"
