@@ -61,6 +61,7 @@ struct tls_stream {
 	bool under_eof;
 	bool closing;      /* final flush under way: errors free at once */
 	bool rd_paused;    /* underlying reads stopped for RCV_HIGH */
+	char err[256];     /* what fail() logged, for the layer above */
 };
 
 static void stream_free(struct tls_stream *t, int how);
@@ -104,6 +105,7 @@ static void fail_at(struct tls_stream *t, int level, int err,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_write(level, "tls", "%s: %s", t->peer, msg);
+	snprintf(t->err, sizeof(t->err), "%s", msg);
 	if (t->timer)
 		event_del(t->timer);
 	bufferevent_disable(t->under, EV_READ);
@@ -429,6 +431,16 @@ fail:
 }
 
 struct bufferevent *tls_stream_bev(struct tls_stream *t) { return t->user; }
+
+const char *tls_stream_error(const struct tls_stream *t)
+{
+	return t->failed && t->err[0] ? t->err : NULL;
+}
+
+const char *tls_chan_error(const struct chan *ch)
+{
+	return ch && ch->tls ? tls_stream_error(ch->tls) : NULL;
+}
 
 bool tls_stream_established(const struct tls_stream *t)
 {

@@ -87,6 +87,12 @@ bool tls_stream_established(const struct tls_stream *t);
  *  drops everything. Safe from the user's callbacks. NULL no-op. */
 void tls_stream_close(struct tls_stream *t, int how);
 
+/** The failure the stream logged (handshake, verification, a bad record),
+ *  or NULL while it is fine. Valid until the stream is closed. */
+const char *tls_stream_error(const struct tls_stream *t);
+/** Same for a chan: NULL unless ch is a TLS chan that failed. */
+const char *tls_chan_error(const struct chan *ch);
+
 /** Wrap a chan in TLS (takes inner). The new chan's bev is the plaintext
  *  side; chan_close on it closes TLS, then inner; chan_stats reports
  *  inner's transport. NULL on OOM (inner is then closed). */

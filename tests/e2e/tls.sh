@@ -95,6 +95,9 @@ stop_pair caname
 run_pair wrongca "transport: {tls: {certFile: $T/server.crt, keyFile: $T/server.key}}" \
 	"transport: {tls: {trustedCaFile: $T/otherca.crt}}"
 wait_log frpc_wrongca "server certificate not trusted" 15 || fail "wrongca: no clear error"
+# frpc's own line about the lost link carries the reason too
+wait_log frpc_wrongca "TLS: handshake failed: server certificate not trusted.*reconnecting" 5 ||
+	fail "wrongca: frpc's reconnect line does not say why"
 grep -q "start proxy success" "$T/frpc_wrongca.log" && fail "wrongca: logged in anyway"
 log "wrong CA: $(grep -o 'handshake failed.*' "$T/frpc_wrongca.log" | head -1)"
 stop_pair wrongca
