@@ -1,7 +1,9 @@
 /*
- * conf.c - the frpc and frps schemas (one row per YAML key) and the public
+ * conf.c - the frpc and frps schemas (one row per key) and the public
  * load/free API. The generic machinery is in conf_schema.c (walker, typed
- * setters) and conf_yaml.c (libyaml -> tree).
+ * setters); files become trees in conf_doc.c (format, templates) with the
+ * front ends conf_toml.c, conf_yaml.c and conf_json.c; conf_include.c
+ * merges frpc's included proxy files.
  *
  * Choices made here, documented in docs/config-reference.md:
  *  - A quoted scalar is a string: `bindPort: "7000"` is rejected, as frp

@@ -1,9 +1,11 @@
 /*
- * conf.h - frps/frpc YAML configuration (frp >= 0.52 key names).
+ * conf.h - frps/frpc configuration (frp >= 0.52 key names) from TOML, YAML
+ * or JSON files (format by extension, as frp; see conf_doc.h).
  *
- * libyaml events are turned into typed structs through a schema table (one
- * row per key: name, type, offset, default, validator). A loaded config is
- * immutable; a reload parses a new one and swaps.
+ * Every format becomes one document tree, which is turned into typed structs
+ * through a schema table (one row per key: name, type, offset, default,
+ * validator). A loaded config is immutable; a reload parses a new one and
+ * swaps.
  *
  * Errors: conf_*_load() return 0 or -errno and fill err with exactly one line
  * "FILE:LINE:COL: what is wrong" (LINE/COL 1-based, of the offending key or

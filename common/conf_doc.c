@@ -64,6 +64,46 @@ static void trim(const char **s, const char **e)
 		--*e;
 }
 
+/* frp's v1 name for an INI key: a few moved into sections, the rest are
+ * the same words in camelCase (bind_port -> bindPort). */
+static void v1_name(const char *k, size_t n, char *out, size_t len)
+{
+	static const char *const moved[][2] = {
+		{"token", "auth.token"},
+		{"authentication_method", "auth.method"},
+		{"protocol", "transport.protocol"},
+		{"tcp_mux", "transport.tcpMux"},
+		{"pool_count", "transport.poolCount"},
+		{"max_pool_count", "transport.maxPoolCount"},
+		{"heartbeat_interval", "transport.heartbeatInterval"},
+		{"heartbeat_timeout", "transport.heartbeatTimeout"},
+		{"log_file", "log.to"},
+		{"log_level", "log.level"},
+		{"log_max_days", "log.maxDays"},
+		{"admin_addr", "webServer.addr"},
+		{"admin_port", "webServer.port"},
+		{"dashboard_addr", "webServer.addr"},
+		{"dashboard_port", "webServer.port"},
+	};
+	size_t o = 0;
+
+	for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++)
+		if (strlen(moved[i][0]) == n && !memcmp(k, moved[i][0], n)) {
+			snprintf(out, len, "%s", moved[i][1]);
+			return;
+		}
+	for (size_t i = 0; i < n && o + 1 < len; i++) {
+		if (k[i] == '_' && i + 1 < n && k[i + 1] != '_') {
+			char c = k[++i];
+
+			out[o++] = c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+		} else {
+			out[o++] = k[i];
+		}
+	}
+	out[o] = '\0';
+}
+
 /* frp's INI files (frp < 0.52, deprecated) start with a [common] section
  * of snake_case keys. Returns -EINVAL with the message when buf is one,
  * or when fmt says INI. */
@@ -92,11 +132,15 @@ static int refuse_ini(const char *name, const char *buf, size_t len,
 			;
 		if (k == s || *s == '[')
 			break;
+		char v1[48];
+		int kl = (int)(k - s > 40 ? 40 : k - s);
+
+		v1_name(s, (size_t)kl, v1, sizeof(v1));
 		snprintf(err, errlen, "%s:%d:1: this is frp's legacy INI format "
 			 "([common] at line %d, key \"%.*s\"), which is not "
 			 "supported: write the file as TOML, YAML or JSON with "
-			 "frp's v1 keys (e.g. server_addr -> serverAddr)", name,
-			 line, sec_line, (int)(k - s > 40 ? 40 : k - s), s);
+			 "frp's v1 keys (here: %s)", name, line, sec_line, kl, s,
+			 v1);
 		return -EINVAL;
 	}
 	if (sec_line) {
@@ -148,10 +192,38 @@ static int parse_auto(const char *name, const char *buf, size_t len,
 	return rc;
 }
 
+/* Positions in the tree and in a "NAME:L:C: why" message are in the
+ * expanded text: report them in the file as written. */
+static void unmap_tree(const struct conf_tmpl_map *m, struct conf_node *n)
+{
+	conf_tmpl_unmap(m, &n->line, &n->col);
+	for (size_t i = 0; i < n->n; i++)
+		unmap_tree(m, n->kid[i]);
+}
+
+static void unmap_err(const struct conf_tmpl_map *m, const char *name,
+		      char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+	int line, col, used = 0;
+	char *rest;
+
+	if (strncmp(err, name, n) || err[n] != ':' ||
+	    sscanf(err + n, ":%d:%d:%n", &line, &col, &used) != 2 || !used)
+		return;
+	rest = strdup(err + n + (size_t)used);
+	if (!rest)
+		return;
+	conf_tmpl_unmap(m, &line, &col);
+	snprintf(err, errlen, "%s:%d:%d:%s", name, line, col, rest);
+	free(rest);
+}
+
 int conf_doc_parse(const char *name, const char *buf, size_t len,
 		   enum conf_format fmt, conf_env_cb env, void *ctx,
 		   struct conf_node **root, char *err, size_t errlen)
 {
+	struct conf_tmpl_map map = {0};
 	char *text = NULL;
 	size_t tlen = 0;
 	int rc;
@@ -163,9 +235,17 @@ int conf_doc_parse(const char *name, const char *buf, size_t len,
 			return rc;
 	}
 	rc = conf_tmpl_expand(name, buf, len, env, ctx, CONF_YAML_MAX_SIZE,
-			      &text, &tlen, err, errlen);
-	if (rc < 0)
+			      &text, &tlen, &map, err, errlen);
+	if (rc == 0 && map.n &&
+	    conf_tmpl_map_index(&map, buf, len, text, tlen) < 0) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		rc = -ENOMEM;
+	}
+	if (rc < 0) {
+		free(text);
+		conf_tmpl_map_free(&map);
 		return rc;
+	}
 	switch (fmt) {
 	case CONF_FMT_TOML:
 		rc = conf_toml_parse(name, text, tlen, root, err, errlen);
@@ -180,6 +260,11 @@ int conf_doc_parse(const char *name, const char *buf, size_t len,
 		rc = parse_auto(name, text, tlen, root, err, errlen);
 		break;
 	}
+	if (map.n && rc == 0 && *root)
+		unmap_tree(&map, *root);
+	else if (map.n && rc == -EINVAL)
+		unmap_err(&map, name, err, errlen);
+	conf_tmpl_map_free(&map);
 	free(text);
 	return rc;
 }

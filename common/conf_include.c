@@ -103,8 +103,15 @@ static int include_pattern(struct conf_ctx *c, const struct conf_node *pat,
 				 pat->kind == CONF_NODE_SCALAR
 					 ? "an unquoted value"
 					 : conf_node_kind_name(pat));
-	if (pat->text[0] == '/' ? !(full = strdup(pat->text))
-				: asprintf(&full, "%s/%s", dir, pat->text) == -1)
+	/* Keep the names in messages short: "./confd/a.toml" next to a file
+	 * in the working directory is "confd/a.toml". */
+	const char *rel = pat->text;
+
+	while (rel[0] == '.' && rel[1] == '/')
+		rel += 2;
+	if (pat->text[0] == '/' || !strcmp(dir, ".")
+		    ? !(full = strdup(pat->text[0] == '/' ? pat->text : rel))
+		    : asprintf(&full, "%s/%s", dir, rel) == -1)
 		return conf_fail_oom(c);
 	grc = glob(full, GLOB_ERR, NULL, &g);
 	if (grc == GLOB_NOMATCH) {
@@ -179,9 +186,11 @@ int conf_include_apply(struct conf_ctx *c, struct conf_node *root,
 			}
 		} else {
 			dst = root->kid[pi + 1];
-			if (dst->kind != CONF_NODE_SEQ)
-				return 0; /* the schema reports it */
 		}
+		/* A main-file proxies that is not a sequence is the schema's
+		 * to report: drop the includes key and let it. */
+		if (dst->kind != CONF_NODE_SEQ)
+			goto drop;
 		dir = strdup(c->file);
 		if (!dir)
 			return conf_fail_oom(c);
@@ -201,6 +210,7 @@ int conf_include_apply(struct conf_ctx *c, struct conf_node *root,
 	}
 	if (rc < 0)
 		return rc;
+drop:
 	/* The key has been acted on: take it out of what the schema sees. */
 	at = find_key(root, "includes");
 	conf_node_free(root->kid[at]);

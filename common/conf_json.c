@@ -108,9 +108,11 @@ static int scalar(struct jw *w, struct conf_node *n, const json_t *v)
 	return n->text ? 0 : oom(w);
 }
 
-static int build(struct jw *w, const json_t *v, struct conf_node **out);
+static int build(struct jw *w, const json_t *v, struct conf_node **out,
+		 int depth);
 
-static int build_kids(struct jw *w, const json_t *v, struct conf_node *n)
+static int build_kids(struct jw *w, const json_t *v, struct conf_node *n,
+		      int depth)
 {
 	void *it = json_is_object(v) ? json_object_iter((json_t *)v) : NULL;
 	size_t count = json_is_array(v) ? json_array_size(v) : 0;
@@ -138,7 +140,7 @@ static int build_kids(struct jw *w, const json_t *v, struct conf_node *n)
 			skip_punct(w); /* ':' */
 		}
 		rc = build(w, it ? json_object_iter_value(it)
-				 : json_array_get(v, i), &kid);
+				 : json_array_get(v, i), &kid, depth + 1);
 		if (rc < 0)
 			return rc;
 		if (conf_node_append(n, kid) < 0) {
@@ -152,7 +154,8 @@ static int build_kids(struct jw *w, const json_t *v, struct conf_node *n)
 	return 0;
 }
 
-static int build(struct jw *w, const json_t *v, struct conf_node **out)
+static int build(struct jw *w, const json_t *v, struct conf_node **out,
+		 int depth)
 {
 	enum conf_node_kind kind = json_is_object(v)  ? CONF_NODE_MAP
 				   : json_is_array(v) ? CONF_NODE_SEQ
@@ -161,6 +164,12 @@ static int build(struct jw *w, const json_t *v, struct conf_node **out)
 	int rc;
 
 	skip_blank(w);
+	/* the same bound as the other front ends (jansson allows 2048) */
+	if (depth > CONF_YAML_MAX_DEPTH && kind != CONF_NODE_SCALAR) {
+		snprintf(w->err, w->errlen, "%s:%d:%d: nesting is too deep",
+			 w->name, w->line, w->col);
+		return -EINVAL;
+	}
 	n = conf_node_new(kind, w->line, w->col);
 	if (!n)
 		return oom(w);
@@ -168,7 +177,7 @@ static int build(struct jw *w, const json_t *v, struct conf_node **out)
 		rc = scalar(w, n, v);
 		skip_token(w);
 	} else {
-		rc = build_kids(w, v, n);
+		rc = build_kids(w, v, n, depth);
 	}
 	if (rc < 0) {
 		conf_node_free(n);
@@ -222,7 +231,7 @@ int conf_json_parse(const char *name, const char *buf, size_t len,
 			     : text);
 		return -EINVAL;
 	}
-	rc = build(&w, v, root);
+	rc = build(&w, v, root, 0);
 	json_decref(v);
 	return rc;
 }

@@ -99,9 +99,25 @@ static const char *parse_one(const char *s, const char *lim, char *name,
 	return "";
 }
 
+static int map_add(struct conf_tmpl_map *m, size_t out0, size_t out1,
+		   size_t in0, size_t in1)
+{
+	struct conf_tmpl_sub *v;
+
+	if (!m)
+		return 0;
+	v = realloc(m->v, (m->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	m->v = v;
+	v[m->n++] = (struct conf_tmpl_sub){out0, out1, in0, in1};
+	return 0;
+}
+
 int conf_tmpl_expand(const char *fname, const char *buf, size_t len,
 		     conf_env_cb env, void *ctx, size_t max_out, char **out,
-		     size_t *outlen, char *err, size_t errlen)
+		     size_t *outlen, struct conf_tmpl_map *map, char *err,
+		     size_t errlen)
 {
 	struct out o = {.max = max_out};
 	const char *s = buf, *lim = buf + len, *bol = buf;
@@ -143,7 +159,13 @@ int conf_tmpl_expand(const char *fname, const char *buf, size_t len,
 				 fname, line, column(bol, open), name, name);
 			rc = -EINVAL;
 		} else {
+			size_t out0 = o.n;
+
 			rc = put(&o, val, strlen(val));
+			if (rc == 0)
+				rc = map_add(map, out0, o.n,
+					     (size_t)(open - buf),
+					     (size_t)(end - buf));
 			s = end;
 		}
 	}
@@ -159,4 +181,96 @@ int conf_tmpl_expand(const char *fname, const char *buf, size_t len,
 	*out = o.p;
 	*outlen = o.n;
 	return 0;
+}
+
+static int index_lines(const char *t, size_t len, size_t **bol, size_t *n)
+{
+	size_t k = 1;
+
+	for (size_t i = 0; i < len; i++)
+		k += t[i] == '\n';
+	*bol = malloc(k * sizeof(**bol));
+	if (!*bol)
+		return -ENOMEM;
+	(*bol)[0] = 0;
+	*n = 1;
+	for (size_t i = 0; i < len; i++)
+		if (t[i] == '\n')
+			(*bol)[(*n)++] = i + 1;
+	return 0;
+}
+
+int conf_tmpl_map_index(struct conf_tmpl_map *m, const char *in,
+			size_t inlen, const char *out, size_t outlen)
+{
+	m->in = in;
+	m->inlen = inlen;
+	m->out = out;
+	m->outlen = outlen;
+	if (index_lines(in, inlen, &m->in_bol, &m->n_in) < 0 ||
+	    index_lines(out, outlen, &m->out_bol, &m->n_out) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void conf_tmpl_unmap(const struct conf_tmpl_map *m, int *line, int *col)
+{
+	size_t off, lo = 0, hi, in_off, l;
+	int c;
+
+	if (!m || m->n == 0 || !m->out_bol || !m->in_bol || *line < 1 ||
+	    *col < 1)
+		return;
+	/* line:col -> byte offset in the output (columns count characters) */
+	l = (size_t)*line - 1 < m->n_out ? (size_t)*line - 1 : m->n_out - 1;
+	off = m->out_bol[l];
+	for (c = 1; c < *col && off < m->outlen && m->out[off] != '\n'; c++) {
+		off++;
+		while (off < m->outlen &&
+		       ((unsigned char)m->out[off] & 0xc0) == 0x80)
+			off++;
+	}
+	/* the last substitution starting at or before off */
+	hi = m->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->v[mid].out0 <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		in_off = off;
+	else if (off < m->v[lo - 1].out1)
+		in_off = m->v[lo - 1].in0;
+	else
+		in_off = m->v[lo - 1].in1 + (off - m->v[lo - 1].out1);
+	if (in_off > m->inlen)
+		in_off = m->inlen;
+	/* byte offset in the input -> line:col */
+	lo = 0;
+	hi = m->n_in;
+	while (lo + 1 < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->in_bol[mid] <= in_off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*line = (int)lo + 1;
+	c = 1;
+	for (size_t i = m->in_bol[lo]; i < in_off; i++)
+		if (((unsigned char)m->in[i] & 0xc0) != 0x80)
+			c++;
+	*col = c;
+}
+
+void conf_tmpl_map_free(struct conf_tmpl_map *m)
+{
+	free(m->v);
+	free(m->in_bol);
+	free(m->out_bol);
+	memset(m, 0, sizeof(*m));
 }

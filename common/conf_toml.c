@@ -1,5 +1,6 @@
 /*
- * conf_toml.c - TOML text -> struct conf_node tree.
+ * conf_toml.c - TOML text -> struct conf_node tree (the syntactic half:
+ * keys, tables, values; strings and numbers are in conf_toml_lex.c).
  *
  * A single forward pass with one byte of look-ahead. Before parsing, the
  * whole input is checked once for UTF-8 and control characters (TOML allows
@@ -16,15 +17,12 @@
 #include "conf_toml.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PATH 32     /* segments in one key or header */
-#define MAX_NEST 32     /* arrays / inline tables inside each other */
-#define MAX_KEYS 1024   /* keys in one table, items in one array */
+#include "conf_toml_int.h"
 
 /* conf_node.pflags of maps and sequences */
 enum {
@@ -45,114 +43,6 @@ struct keypath {
 	int n;
 };
 
-struct tp {
-	const char *name;
-	const char *s;
-	size_t len, i;
-	int line, col;
-	char *err;
-	size_t errlen;
-	struct conf_node *root, *cur;
-};
-
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-__attribute__((format(printf, 4, 5))) static int
-fail_at(struct tp *p, int line, int col, const char *fmt, ...)
-{
-	va_list ap;
-	int k = snprintf(p->err, p->errlen, "%s:%d:%d: ", p->name, line, col);
-
-	if (k >= 0 && (size_t)k < p->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + k, p->errlen - k, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-#define FAIL(p, ...) fail_at(p, (p)->line, (p)->col, __VA_ARGS__)
-
-static int oom(struct tp *p)
-{
-	snprintf(p->err, p->errlen, "%s: out of memory", p->name);
-	return -ENOMEM;
-}
-
-static int peek(const struct tp *p)
-{
-	return p->i < p->len ? (unsigned char)p->s[p->i] : -1;
-}
-
-static int peek2(const struct tp *p)
-{
-	return p->i + 1 < p->len ? (unsigned char)p->s[p->i + 1] : -1;
-}
-
-/* Columns count characters, not bytes: skip UTF-8 continuation bytes. */
-static void adv(struct tp *p)
-{
-	if (p->i >= p->len)
-		return;
-	if (p->s[p->i] == '\n') {
-		p->line++;
-		p->col = 1;
-	} else if (((unsigned char)p->s[p->i] & 0xc0) != 0x80) {
-		p->col++;
-	}
-	p->i++;
-}
-
-static bool at_str(const struct tp *p, const char *w)
-{
-	size_t n = strlen(w);
-
-	return p->len - p->i >= n && !memcmp(p->s + p->i, w, n);
-}
-
-static void skip_ws(struct tp *p)
-{
-	while (peek(p) == ' ' || peek(p) == '\t')
-		adv(p);
-}
-
-static bool at_eol(const struct tp *p)
-{
-	return peek(p) == -1 || peek(p) == '\n' ||
-	       (peek(p) == '\r' && peek2(p) == '\n');
-}
-
-static void skip_comment(struct tp *p)
-{
-	if (peek(p) == '#')
-		while (!at_eol(p))
-			adv(p);
-}
-
-static void eat_eol(struct tp *p)
-{
-	if (peek(p) == '\r')
-		adv(p);
-	if (peek(p) == '\n')
-		adv(p);
-}
-
-static const char *shown(int c, char *tmp)
-{
-	if (c == -1)
-		return "the end of the file";
-	if (c == '\n' || c == '\r')
-		return "the end of the line";
-	if (c < 0x20 || c >= 0x7f)
-		snprintf(tmp, 16, "byte 0x%02x", c);
-	else
-		snprintf(tmp, 16, "'%c'", c);
-	return tmp;
-}
-
 static int expect_eol(struct tp *p, const char *after)
 {
 	char tmp[16];
@@ -161,236 +51,12 @@ static int expect_eol(struct tp *p, const char *after)
 	skip_comment(p);
 	if (!at_eol(p))
 		return FAIL(p, "expected the end of the line after %s, got %s",
-			    after, shown(peek(p), tmp));
+			    after, toml_shown(peek(p), tmp));
 	eat_eol(p);
 	return 0;
 }
 
 /* ---- input check -------------------------------------------------------- */
-
-/* Length of the UTF-8 sequence at s (1-4), or 0 when it is not valid
- * (overlong, surrogate, beyond U+10FFFF, truncated). */
-static size_t utf8_len(const unsigned char *s, size_t left)
-{
-	size_t n;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (left < n)
-		return 0;
-	for (size_t k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[k] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-static int check_text(struct tp *p)
-{
-	while (p->i < p->len) {
-		const unsigned char *c = (const unsigned char *)p->s + p->i;
-		size_t n = utf8_len(c, p->len - p->i);
-
-		if (n == 0)
-			return FAIL(p, "invalid UTF-8 (byte 0x%02x)", c[0]);
-		if ((c[0] < 0x20 && c[0] != '\t' && c[0] != '\n' &&
-		     !(c[0] == '\r' && peek2(p) == '\n')) ||
-		    c[0] == 0x7f)
-			return FAIL(p, "control character 0x%02x is not allowed "
-				    "(write it as an escape in a \"string\")",
-				    c[0]);
-		while (n--)
-			adv(p);
-	}
-	p->i = 0;
-	p->line = p->col = 1;
-	return 0;
-}
-
-/* ---- strings -------------------------------------------------------------- */
-
-static int buf_put(struct buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 32;
-		char *np;
-
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (!np)
-			return -ENOMEM;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return 0;
-}
-
-static int put_utf8(struct buf *b, unsigned long cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp, n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | cp >> 6), n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | cp >> 12), n = 3;
-	} else {
-		u[0] = (char)(0xf0 | cp >> 18), n = 4;
-	}
-	for (size_t k = 1; k < n; k++)
-		u[k] = (char)(0x80 | ((cp >> (6 * (n - 1 - k))) & 0x3f));
-	return buf_put(b, u, n);
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* After a backslash in a basic string; multi says a line-ending backslash
- * (which swallows the following whitespace and line ends) is allowed. */
-static int escape(struct tp *p, struct buf *b, bool multi)
-{
-	static const char from[] = "btnfr\"\\", to[] = "\b\t\n\f\r\"\\";
-	int line = p->line, col = p->col, c;
-	unsigned long cp = 0;
-	const char *k;
-
-	adv(p); /* the backslash */
-	c = peek(p);
-	if (multi && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
-		skip_ws(p);
-		if (!at_eol(p) || peek(p) == -1)
-			return fail_at(p, line, col, "a line-ending backslash "
-				       "must be followed only by whitespace");
-		while (peek(p) == ' ' || peek(p) == '\t' || peek(p) == '\r' ||
-		       peek(p) == '\n')
-			adv(p);
-		return 0;
-	}
-	if (c != -1 && c != 0 && (k = strchr(from, c))) {
-		adv(p);
-		return buf_put(b, &to[k - from], 1);
-	}
-	if (c != 'u' && c != 'U')
-		return fail_at(p, line, col, "unknown escape sequence \"\\%c\"",
-			       c >= 0x20 && c < 0x7f ? c : '?');
-	adv(p);
-	for (int n = c == 'u' ? 4 : 8; n > 0; n--) {
-		int h = hexval(peek(p));
-
-		if (h < 0)
-			return fail_at(p, line, col, "\\%c needs %d hex digits",
-				       c, c == 'u' ? 4 : 8);
-		cp = cp << 4 | (unsigned long)h;
-		adv(p);
-	}
-	if (cp == 0)
-		return fail_at(p, line, col, "a value must not contain a NUL "
-			       "character");
-	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return fail_at(p, line, col, "\\%c%0*lX is not a Unicode scalar "
-			       "value", c, c == 'u' ? 4 : 8, cp);
-	return put_utf8(b, cp);
-}
-
-/* Any of the four string forms at the cursor (multi-line ones only when
- * allow_multi: keys cannot be multi-line). *out is malloc'd. */
-static int parse_string(struct tp *p, char **out, bool allow_multi)
-{
-	int q = peek(p), line = p->line, col = p->col, rc = 0;
-	char delim3[4] = {(char)q, (char)q, (char)q, 0};
-	bool multi = at_str(p, delim3);
-	struct buf b = {0};
-
-	if (multi && !allow_multi)
-		return FAIL(p, "a key cannot be a multi-line string");
-	if (buf_put(&b, "", 0) < 0)
-		return oom(p);
-	if (multi) {
-		adv(p), adv(p), adv(p);
-		eat_eol(p); /* a newline right after the opening is trimmed */
-	} else {
-		adv(p);
-	}
-	for (;;) {
-		int c = peek(p);
-
-		if (c == -1 || (!multi && at_eol(p))) {
-			rc = fail_at(p, line, col, "unterminated string");
-			break;
-		}
-		if (multi && at_str(p, delim3)) {
-			/* Up to two quotes may sit right before the closing
-			 * three ("""a"""" is `a"`). */
-			int extra = 0;
-
-			while (extra < 2 && p->i + 3 + extra < p->len &&
-			       p->s[p->i + 3 + extra] == q)
-				extra++;
-			for (int k = 0; k < extra && rc == 0; k++, adv(p))
-				rc = buf_put(&b, delim3, 1) < 0 ? -ENOMEM : 0;
-			adv(p), adv(p), adv(p);
-			break;
-		}
-		if (!multi && c == q) {
-			adv(p);
-			break;
-		}
-		if (q == '"' && c == '\\') {
-			rc = escape(p, &b, multi);
-			if (rc < 0)
-				break;
-			continue;
-		}
-		if (buf_put(&b, p->s + p->i, 1) < 0) {
-			rc = -ENOMEM;
-			break;
-		}
-		adv(p);
-	}
-	if (rc == -ENOMEM)
-		rc = oom(p);
-	if (rc < 0) {
-		free(b.p);
-		return rc;
-	}
-	*out = b.p;
-	return 0;
-}
-
-/* ---- keys ------------------------------------------------------------------ */
-
-static bool is_bare(int c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
 
 static void keypath_free(struct keypath *k)
 {
@@ -414,7 +80,7 @@ static int parse_key(struct tp *p, struct keypath *k)
 		s->line = p->line;
 		s->col = p->col;
 		if (peek(p) == '"' || peek(p) == '\'') {
-			rc = parse_string(p, &s->text, false);
+			rc = toml_string(p, &s->text, false);
 			if (rc < 0)
 				return rc;
 		} else if (is_bare(peek(p))) {
@@ -424,10 +90,10 @@ static int parse_key(struct tp *p, struct keypath *k)
 				adv(p);
 			s->text = strndup(p->s + start, p->i - start);
 			if (!s->text)
-				return oom(p);
+				return toml_oom(p);
 		} else {
 			return FAIL(p, "expected a key, got %s",
-				    shown(peek(p), tmp));
+				    toml_shown(peek(p), tmp));
 		}
 		k->n++;
 		skip_ws(p);
@@ -478,7 +144,7 @@ static int put(struct tp *p, struct conf_node *map, const struct seg *s,
 
 	if (map->n / 2 >= MAX_KEYS) {
 		conf_node_free(val);
-		return fail_at(p, s->line, s->col, "more than %d keys in one "
+		return toml_fail_at(p, s->line, s->col, "more than %d keys in one "
 			       "table", MAX_KEYS);
 	}
 	key = conf_node_new(CONF_NODE_SCALAR, s->line, s->col);
@@ -486,13 +152,13 @@ static int put(struct tp *p, struct conf_node *map, const struct seg *s,
 	    conf_node_append(map, key) < 0) {
 		conf_node_free(key);
 		conf_node_free(val);
-		return oom(p);
+		return toml_oom(p);
 	}
 	if (conf_node_append(map, val) < 0) {
 		/* keep the map well-formed: drop the key again */
 		conf_node_free(map->kid[--map->n]);
 		conf_node_free(val);
-		return oom(p);
+		return toml_oom(p);
 	}
 	return 0;
 }
@@ -505,7 +171,7 @@ static int new_table(struct tp *p, struct conf_node *map, const struct seg *s,
 	int rc;
 
 	if (!t)
-		return oom(p);
+		return toml_oom(p);
 	t->pflags = (unsigned char)flags;
 	rc = put(p, map, s, t);
 	if (rc == 0)
@@ -518,7 +184,7 @@ static int taken(struct tp *p, const struct keypath *k, int upto,
 {
 	char name[256];
 
-	return fail_at(p, k->s[upto].line, k->s[upto].col,
+	return toml_fail_at(p, k->s[upto].line, k->s[upto].col,
 		       "\"%s\" %s (first at %d:%d)",
 		       key_name(k, upto + 1, name, sizeof(name)), why,
 		       first->line, first->col);
@@ -581,7 +247,7 @@ static int header(struct tp *p)
 		goto out;
 	if (peek(p) != ']' || (aot && peek2(p) != ']')) {
 		rc = FAIL(p, "expected '%s' to close the table header, got %s",
-			  aot ? "]]" : "]", shown(peek(p), tmp));
+			  aot ? "]]" : "]", toml_shown(peek(p), tmp));
 		goto out;
 	}
 	adv(p);
@@ -617,7 +283,7 @@ static int header(struct tp *p)
 		if (!next) {
 			next = conf_node_new(CONF_NODE_SEQ, line, col);
 			if (!next) {
-				rc = oom(p);
+				rc = toml_oom(p);
 				goto out;
 			}
 			next->pflags = T_AOT;
@@ -628,7 +294,7 @@ static int header(struct tp *p)
 				   "is already defined and is not an array of "
 				   "tables");
 		} else if (next->n >= MAX_KEYS) {
-			rc = fail_at(p, line, col, "more than %d tables in one "
+			rc = toml_fail_at(p, line, col, "more than %d tables in one "
 				     "array", MAX_KEYS);
 		}
 		if (rc < 0)
@@ -636,7 +302,7 @@ static int header(struct tp *p)
 		item = conf_node_new(CONF_NODE_MAP, line, col);
 		if (!item || conf_node_append(next, item) < 0) {
 			conf_node_free(item);
-			rc = oom(p);
+			rc = toml_oom(p);
 			goto out;
 		}
 		item->pflags = T_HEADER;
@@ -674,7 +340,7 @@ static struct conf_node *scalar(struct tp *p, int line, int col, char *text,
 
 	if (!n) {
 		free(text);
-		oom(p);
+		toml_oom(p);
 		return NULL;
 	}
 	n->text = text;
@@ -714,7 +380,7 @@ static int parse_array(struct tp *p, struct conf_node *a, int depth)
 			return rc;
 		if (conf_node_append(a, v) < 0) {
 			conf_node_free(v);
-			return oom(p);
+			return toml_oom(p);
 		}
 		skip_space_nl(p);
 		if (peek(p) == ',') {
@@ -723,7 +389,7 @@ static int parse_array(struct tp *p, struct conf_node *a, int depth)
 		}
 		if (peek(p) != ']')
 			return FAIL(p, "expected ',' or ']' in an array, got %s",
-				    shown(peek(p), tmp));
+				    toml_shown(peek(p), tmp));
 		break;
 	}
 	adv(p);
@@ -754,7 +420,7 @@ static int parse_inline(struct tp *p, struct conf_node *t, int depth)
 		}
 		if (peek(p) != ',')
 			return FAIL(p, "expected ',' or '}' in an inline "
-				    "table, got %s", shown(peek(p), tmp));
+				    "table, got %s", toml_shown(peek(p), tmp));
 		adv(p);
 		skip_ws(p);
 		if (peek(p) == '}')
@@ -763,82 +429,16 @@ static int parse_inline(struct tp *p, struct conf_node *t, int depth)
 	}
 }
 
-/* Integer in any TOML form -> decimal text. Floats and date-times are
- * recognised only to name them in the error. */
-static int parse_number(struct tp *p, struct conf_node **out)
-{
-	int line = p->line, col = p->col, base = 10;
-	size_t start = p->i, n;
-	const char *s, *d;
-	unsigned long long v = 0, lim;
-	bool neg = false, prev_digit = false;
-	char tok[80], *text;
-
-	while (p->i < p->len &&
-	       (is_bare(peek(p)) || peek(p) == '+' || peek(p) == '.' ||
-		peek(p) == ':'))
-		adv(p);
-	n = p->i - start;
-	if (n == 0 || n >= sizeof(tok))
-		return fail_at(p, line, col, n ? "number is too long"
-					      : "expected a value");
-	memcpy(tok, p->s + start, n);
-	tok[n] = '\0';
-	s = tok;
-	if (strchr(tok, ':') || (n >= 10 && tok[4] == '-' && tok[7] == '-'))
-		return fail_at(p, line, col, "dates and times are not supported "
-			       "(no setting takes one)");
-	if (*s == '+' || *s == '-')
-		neg = *s++ == '-';
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o' || s[1] == 'b')) {
-		base = s[1] == 'x' ? 16 : s[1] == 'o' ? 8 : 2;
-		if (s != tok)
-			return fail_at(p, line, col, "a sign is not allowed "
-				       "before 0%c", s[1]);
-		s += 2;
-	} else if (base == 10 && (strpbrk(s, ".eE") || !strcmp(s, "inf") ||
-				  !strcmp(s, "nan"))) {
-		return fail_at(p, line, col, "floating-point numbers are not "
-			       "supported (no setting takes one): \"%s\"", tok);
-	} else if (s[0] == '0' && s[1]) {
-		return fail_at(p, line, col, "leading zeros are not allowed in "
-			       "\"%s\"", tok);
-	}
-	lim = neg ? (unsigned long long)1 << 63 : ((unsigned long long)1 << 63) - 1;
-	for (d = s; *d; d++) {
-		int h = hexval((unsigned char)*d);
-
-		if (*d == '_' && prev_digit && d[1] && d[1] != '_') {
-			prev_digit = false;
-			continue;
-		}
-		if (h < 0 || h >= base)
-			return fail_at(p, line, col, "\"%s\" is not a valid "
-				       "value", tok);
-		prev_digit = true;
-		if (v > (lim - (unsigned)h) / (unsigned)base)
-			return fail_at(p, line, col, "integer \"%s\" does not "
-				       "fit in 64 bits", tok);
-		v = v * (unsigned)base + (unsigned)h;
-	}
-	if (!prev_digit)
-		return fail_at(p, line, col, "\"%s\" is not a valid value", tok);
-	if (asprintf(&text, "%s%llu", neg && v ? "-" : "", v) == -1)
-		return oom(p);
-	*out = scalar(p, line, col, text, false);
-	return *out ? 0 : -ENOMEM;
-}
-
 static int parse_value(struct tp *p, struct conf_node **out, int depth)
 {
 	int c = peek(p), line = p->line, col = p->col, rc;
 	struct conf_node *n;
-	char *text;
+	char *text, tmp[16];
 
 	if (depth > MAX_NEST)
 		return FAIL(p, "nesting is too deep");
 	if (c == '"' || c == '\'') {
-		rc = parse_string(p, &text, true);
+		rc = toml_string(p, &text, true);
 		if (rc < 0)
 			return rc;
 		*out = scalar(p, line, col, text, true);
@@ -860,7 +460,7 @@ static int parse_value(struct tp *p, struct conf_node **out, int depth)
 		n = conf_node_new(c == '[' ? CONF_NODE_SEQ : CONF_NODE_MAP,
 				  line, col);
 		if (!n)
-			return oom(p);
+			return toml_oom(p);
 		n->pflags = T_INLINE;
 		rc = c == '[' ? parse_array(p, n, depth)
 			      : parse_inline(p, n, depth);
@@ -872,8 +472,13 @@ static int parse_value(struct tp *p, struct conf_node **out, int depth)
 		return 0;
 	}
 	if ((c >= '0' && c <= '9') || c == '+' || c == '-' ||
-	    at_str(p, "inf") || at_str(p, "nan"))
-		return parse_number(p, out);
+	    at_str(p, "inf") || at_str(p, "nan")) {
+		rc = toml_number(p, &text);
+		if (rc < 0)
+			return rc;
+		*out = scalar(p, line, col, text, false);
+		return *out ? 0 : -ENOMEM;
+	}
 	if (is_bare(c)) {
 		size_t e = p->i;
 
@@ -882,7 +487,7 @@ static int parse_value(struct tp *p, struct conf_node **out, int depth)
 		return FAIL(p, "\"%.*s\" is not a valid value (strings need "
 			    "quotes)", (int)(e - p->i), p->s + p->i);
 	}
-	return FAIL(p, "expected a value");
+	return FAIL(p, "expected a value, got %s", toml_shown(c, tmp));
 }
 
 /* key = value into table t (the value's own line end is not consumed). */
@@ -898,7 +503,7 @@ static int keyval(struct tp *p, struct conf_node *t, int depth)
 		goto out;
 	if (peek(p) != '=') {
 		rc = FAIL(p, "expected '=' after the key, got %s",
-			  shown(peek(p), tmp));
+			  toml_shown(peek(p), tmp));
 		goto out;
 	}
 	adv(p);
@@ -922,12 +527,12 @@ int conf_toml_parse(const char *name, const char *buf, size_t len,
 		p.s += 3;
 		p.len -= 3;
 	}
-	rc = check_text(&p);
+	rc = toml_check_text(&p);
 	if (rc < 0)
 		return rc;
 	p.root = p.cur = conf_node_new(CONF_NODE_MAP, 1, 1);
 	if (!p.root)
-		return oom(&p);
+		return toml_oom(&p);
 	while (rc == 0 && p.i < p.len) {
 		skip_ws(&p);
 		skip_comment(&p);

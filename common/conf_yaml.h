@@ -1,6 +1,8 @@
 /*
  * conf_yaml.h - a YAML file as a small tree of maps, sequences and scalars
- * (private to the conf module).
+ * (private to the conf module). struct conf_node is the one document tree
+ * every front end builds (conf_toml.h, conf_json.h), and the schema walker
+ * reads.
  *
  * Built from libyaml's event API so that what we accept is explicit: one
  * document, no aliases, bounded nesting and size, no NUL in scalars, only the

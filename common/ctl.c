@@ -32,10 +32,12 @@ struct ctl {
 	int handover; /* no owner: callbacks cleared, delivery held */
 	int pending_err; /* an error that arrived during a hand-over */
 	int has_pending_err;
+	struct event *resume_ev; /* delivers to the next owner from the loop */
 	int failed;   /* err_cb already delivered */
 };
 
 static void ctl_read_cb(struct bufferevent *bev, void *arg);
+static void ctl_resume_cb(evutil_socket_t fd, short what, void *arg);
 static void ctl_event_cb(struct bufferevent *bev, short what, void *arg);
 
 struct ctl *ctl_new(struct chan *ch, ctl_msg_cb msg_cb, ctl_err_cb err_cb,
@@ -64,6 +66,8 @@ struct ctl *ctl_new(struct chan *ch, ctl_msg_cb msg_cb, ctl_err_cb err_cb,
 
 static void ctl_destroy(struct ctl *c)
 {
+	if (c->resume_ev)
+		event_free(c->resume_ev);
 	crypto_cfb_free(c->enc);
 	crypto_cfb_free(c->dec);
 	if (c->plain)
@@ -164,7 +168,14 @@ void ctl_set_callbacks(struct ctl *c, ctl_msg_cb msg_cb, ctl_err_cb err_cb,
 	c->handover = 0;
 	/* Resume from the loop: what arrived meanwhile (or an error) reaches
 	 * the new owner, never from inside this call. */
-	if (c->ch)
+	if (!c->ch)
+		return;
+	if (!c->resume_ev)
+		c->resume_ev = evtimer_new(bufferevent_get_base(c->ch->bev),
+					   ctl_resume_cb, c);
+	if (c->resume_ev)
+		event_active(c->resume_ev, EV_TIMEOUT, 1);
+	else
 		bufferevent_trigger(c->ch->bev, EV_READ,
 				    BEV_TRIG_IGNORE_WATERMARKS |
 					    BEV_TRIG_DEFER_CALLBACKS);
@@ -280,6 +291,15 @@ static void ctl_read_cb(struct bufferevent *bev, void *arg)
 		if (c->dead && c->in_cb == 0)
 			ctl_destroy(c);
 	}
+}
+
+static void ctl_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct ctl *c = arg;
+	if (c->ch && !c->dead)
+		ctl_read_cb(c->ch->bev, c);
 }
 
 static void ctl_event_cb(struct bufferevent *bev, short what, void *arg)

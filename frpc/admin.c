@@ -39,7 +39,7 @@ struct frpc_admin {
 	struct httpd *h;
 	struct event *stop_ev;
 	struct pending *pend;
-	struct httpd_route routes[8];
+	struct httpd_route routes[8];  /* the table below; httpd borrows it */
 };
 
 static const char *const status_names[] = {
@@ -353,6 +353,7 @@ static void on_transport(struct evhttp_request *req, const char *rest,
 		transport_put(arg, req);
 }
 
+/* The admin page (web/frpc, compiled in): "/" and "/static/...". */
 int frpc_admin_new(struct frpc *c, char *err, size_t errlen)
 {
 	const struct conf_web *w = &c->cfg->web;
@@ -372,7 +373,12 @@ int frpc_admin_new(struct frpc *c, char *err, size_t errlen)
 		{EVHTTP_REQ_GET | EVHTTP_REQ_PUT, "/api/config", on_config, c, 0},
 		{EVHTTP_REQ_GET | EVHTTP_REQ_PUT, "/api/transport", on_transport,
 		 a, 0},
+		/* The page (admin_page.c). Last: "/" is a prefix that would
+		 * take every other path. */
+		{EVHTTP_REQ_GET, "/static/", frpc_admin_page, c, 0},
+		{EVHTTP_REQ_GET, "/", frpc_admin_page, c, 0},
 	};
+	_Static_assert(sizeof(r) <= sizeof(a->routes), "raise routes[]");
 	size_t n = sizeof(r) / sizeof(r[0]);
 	memcpy(a->routes, r, sizeof(r));
 	a->stop_ev = evtimer_new(c->base, stop_cb, c);

@@ -212,7 +212,8 @@ int frpc_new(struct event_base *base, struct frpc_conf *cfg, struct frpc **out,
 	c->retry_ev = event_new(base, -1, 0, retry_cb, c);
 	if (!c->retry_ev || (cfg->path && !(c->cfg_path = util_strdup(cfg->path))))
 		goto oom;
-	if (frpc_proxies_build(c, cfg, &c->proxies, &c->n_proxies) < 0)
+	if (frpc_proxies_build(c, cfg, &c->proxies, &c->n_proxies) < 0 ||
+	    frpc_dns_init(c) < 0)
 		goto oom;
 	if ((rc = frpc_tls_init(c, err, errlen)) < 0)
 		goto fail;
@@ -277,6 +278,7 @@ void frpc_free(struct frpc *c)
 	for (size_t i = 0; i < c->nxp; i++)
 		xport_unref(c->xp[i]);
 	frpc_tls_fini(c);
+	frpc_dns_free(c);
 	conf_frpc_free(c->cfg);
 	free(c->cfg_path);
 	free(c);

@@ -30,6 +30,7 @@ struct xport_dial;
 struct frpc_link;
 struct tls_config;
 struct frpc_admin;
+struct evdns_base;
 
 #define FRPC_MAX_XPORTS 8
 
@@ -82,12 +83,15 @@ struct frpc_link {
 	int state;                /* FRPC_LINK_* */
 	bool lost;                /* control gone, frpc told */
 	bool logged_in;
+	struct frpc_resolve *res; /* serverAddr being resolved */
+	char server_ip[64];       /* serverAddr as resolved for this link */
 	struct xport_dial *dial;
 	struct chan *carrier;     /* transport stream under the mux */
 	struct mux_session *mux;
 	bool mux_dead;
 	struct ctl *ctl;
 	struct event *tick;       /* 1 s: login timeout, pings, liveness */
+	struct event *login_ev;   /* the login deadline */
 	struct event *drain_ev;   /* drainTimeout of a draining link */
 	struct event *linger_ev;  /* last streams finishing, refs == 0 */
 	uint64_t linger_since_ms;
@@ -132,6 +136,7 @@ struct frpc {
 	uint64_t work_conns;              /**< live work connections */
 	struct frpc_track_list tracked;   /**< see struct frpc_track */
 	struct frpc_admin *admin;         /**< admin API, or NULL */
+	struct evdns_base *dns;           /**< resolver for names in the config */
 };
 
 /* client.c */
@@ -230,8 +235,27 @@ void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,
 /* cli.c: `frpc reload|status|stop`; returns the exit status */
 int frpc_cli(const char *what, const struct frpc_conf *cfg);
 
+/* resolve.c: names to addresses without blocking the loop */
+struct sockaddr;
+struct frpc_resolve;
+/** err 0: sa/len hold the address (with port); else errstr says why. */
+typedef void (*frpc_resolve_cb)(int err, const struct sockaddr *sa,
+				unsigned len, const char *errstr, void *arg);
+int frpc_dns_init(struct frpc *c);
+void frpc_dns_free(struct frpc *c);
+/** Start resolving host (numeric or a name); cb runs once, from the loop,
+ *  unless cancelled. NULL on OOM. */
+struct frpc_resolve *frpc_resolve_start(struct frpc *c, const char *host,
+					uint16_t port, int socktype,
+					frpc_resolve_cb cb, void *arg);
+void frpc_resolve_cancel(struct frpc_resolve *r);
+bool frpc_addr_is_numeric(const char *host);
+
 /* admin.c */
 int frpc_admin_new(struct frpc *c, char *err, size_t errlen);
 void frpc_admin_free(struct frpc *c);
+/* admin_page.c: the page's files at "/" and "/static/" (an httpd route). */
+struct evhttp_request;
+void frpc_admin_page(struct evhttp_request *req, const char *rest, void *arg);
 
 #endif

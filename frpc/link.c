@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -52,6 +53,8 @@ static void link_destroy(struct frpc_link *l)
 	}
 	if (l->tick)
 		event_free(l->tick);
+	if (l->login_ev)
+		event_free(l->login_ev);
 	if (l->drain_ev)
 		event_free(l->drain_ev);
 	if (l->mux)
@@ -124,12 +127,16 @@ int frpc_link_stats(struct frpc_link *l, struct xport_stats *st)
 static void link_stop_control(struct frpc_link *l)
 {
 	l->lost = true;
+	frpc_resolve_cancel(l->res);
+	l->res = NULL;
 	if (l->dial) {
 		l->xp->ops->dial_cancel(l->dial);
 		l->dial = NULL;
 	}
 	if (l->tick)
 		event_del(l->tick);
+	if (l->login_ev)
+		event_del(l->login_ev);
 	ctl_free(l->ctl);
 	l->ctl = NULL;
 }
@@ -347,6 +354,19 @@ static void send_ping(struct frpc_link *l, uint64_t now)
 	l->last_ping_ms = now;
 }
 
+static void login_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct frpc_link *l = arg;
+	if (l->logged_in)
+		return;
+	char why[96];
+	snprintf(why, sizeof(why), "no login answer over %s within %llu ms",
+		 l->xp->ops->name, (unsigned long long)l->login_timeout_ms);
+	link_fail(l, why);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -355,13 +375,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	const struct frpc_conf *cfg = l->c->cfg;
 	uint64_t now = util_now_ms();
 	if (!l->logged_in) {
-		if (now - l->started_ms >= l->login_timeout_ms) {
-			char why[96];
-			snprintf(why, sizeof(why), "no login answer over %s within "
-				 "%llu ms", l->xp->ops->name,
-				 (unsigned long long)l->login_timeout_ms);
-			link_fail(l, why);
-		}
+		(void)now; /* login_timeout_cb ends a login that takes too long */
 		return;
 	}
 	if (cfg->heartbeat_timeout > 0) {
@@ -426,6 +440,16 @@ static void mux_closed(struct mux_session *m, int err, void *arg)
 	link_fail(l, why);
 }
 
+/*
+ * The one place where a transport stream of this link becomes a chan the
+ * core uses: the control connection and (tcpMux off) every work connection.
+ * A layer over the transport (TLS, ...) goes here, for every transport.
+ */
+static struct chan *link_stream(struct frpc_link *l, struct xport_stream *s)
+{
+	return frpc_tls_wrap(l->c, chan_from_xport(l->xp->ops, s));
+}
+
 static void dial_done(struct xport_stream *s, int err, void *arg)
 {
 	struct frpc_link *l = arg;
@@ -439,7 +463,7 @@ static void dial_done(struct xport_stream *s, int err, void *arg)
 		link_fail(l, why);
 		return;
 	}
-	struct chan *tch = frpc_tls_wrap(c, chan_from_xport(l->xp->ops, s));
+	struct chan *tch = link_stream(l, s);
 	if (!tch) {
 		link_fail(l, "out of memory");
 		return;
@@ -471,6 +495,37 @@ static void dial_done(struct xport_stream *s, int err, void *arg)
 	send_login(l);
 }
 
+static void server_resolved(int err, const struct sockaddr *sa, unsigned len,
+			    const char *errstr, void *arg)
+{
+	(void)len;
+	struct frpc_link *l = arg;
+	struct frpc *c = l->c;
+	l->res = NULL;
+	if (err) {
+		link_fail(l, errstr);
+		return;
+	}
+	uint16_t port = 0;
+	if (util_addr_split((const struct sockaddr_storage *)sa, l->server_ip,
+			    sizeof(l->server_ip), &port) < 0) {
+		link_fail(l, "bad server address");
+		return;
+	}
+	char derr[256] = "";
+	const struct frpc_xport *xp = l->xp;
+	int rc = xp->ops->dial(xp->ctx, l->server_ip, c->cfg->server_port,
+			       c->cfg->dial_server_timeout * 1000, dial_done, l,
+			       &l->dial, derr, sizeof(derr));
+	if (rc < 0) {
+		char why[320];
+		snprintf(why, sizeof(why), "dial %s:%u over %s: %s",
+			 c->cfg->server_addr, c->cfg->server_port, xp->ops->name,
+			 derr[0] ? derr : strerror(-rc));
+		link_fail(l, why);
+	}
+}
+
 struct frpc_link *frpc_link_new(struct frpc *c, struct frpc_xport *xp)
 {
 	struct frpc_link *l = calloc(1, sizeof(*l));
@@ -498,15 +553,26 @@ struct frpc_link *frpc_link_new(struct frpc *c, struct frpc_xport *xp)
 	}
 	struct timeval tv = {1, 0};
 	event_add(l->tick, &tv);
-	char err[256] = "";
-	int rc = xp->ops->dial(xp->ctx, c->cfg->server_addr, c->cfg->server_port,
-			       c->cfg->dial_server_timeout * 1000, dial_done, l,
-			       &l->dial, err, sizeof(err));
-	if (rc < 0) {
-		LOG_W("frpc", "dial %s:%u over %s: %s", c->cfg->server_addr,
-		      c->cfg->server_port, xp->ops->name,
-		      err[0] ? err : strerror(-rc));
+	/* The login deadline on its own timer: the fallback's clock should
+	 * not wait for the next tick. */
+	l->login_ev = evtimer_new(c->base, login_timeout_cb, l);
+	if (!l->login_ev) {
 		event_free(l->tick);
+		frpc_xport_unref(xp);
+		free(l);
+		return NULL;
+	} else {
+		struct timeval lt = {(time_t)(l->login_timeout_ms / 1000),
+				     (suseconds_t)(l->login_timeout_ms % 1000) * 1000};
+		evtimer_add(l->login_ev, &lt);
+	}
+	/* serverAddr may be a name: resolve it without blocking, then hand
+	 * the plugin the address (its own resolver would block the loop). */
+	l->res = frpc_resolve_start(c, c->cfg->server_addr, c->cfg->server_port,
+				    SOCK_STREAM, server_resolved, l);
+	if (!l->res) {
+		event_free(l->tick);
+		event_free(l->login_ev);
 		frpc_xport_unref(xp);
 		free(l);
 		return NULL;
@@ -529,7 +595,7 @@ static void open_dial_done(struct xport_stream *s, int err, void *arg)
 	struct chan *ch = NULL;
 	o->dial = NULL;
 	if (err == 0)
-		ch = frpc_tls_wrap(l->c, chan_from_xport(l->xp->ops, s));
+		ch = link_stream(l, s);
 	else
 		LOG_W("frpc", "work connection to server over %s: %s",
 		      l->xp->ops->name, strerror(-err));
@@ -590,7 +656,7 @@ struct frpc_open *frpc_link_open_stream(struct frpc_link *l, frpc_open_cb cb,
 	}
 	char err[256] = "";
 	const struct frpc_xport *xp = l->xp;
-	int rc = xp->ops->dial(xp->ctx, c->cfg->server_addr, c->cfg->server_port,
+	int rc = xp->ops->dial(xp->ctx, l->server_ip, c->cfg->server_port,
 			       c->cfg->dial_server_timeout * 1000, open_dial_done,
 			       o, &o->dial, err, sizeof(err));
 	if (rc < 0) {

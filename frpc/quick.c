@@ -15,8 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* frp's other quick commands: recognised so that they get a clear error
+ * rather than a usage line. */
+static const char *const unsupported[] = {"http", "https", "tcpmux", "stcp",
+					  "sudp", "xtcp", NULL};
+
 bool frpc_quick_cmd(const char *word)
 {
+	for (int i = 0; unsupported[i]; i++)
+		if (!strcmp(word, unsupported[i]))
+			return true;
 	return !strcmp(word, "tcp") || !strcmp(word, "udp");
 }
 
@@ -82,15 +90,27 @@ int frpc_quick_parse(int argc, char **argv, struct frpc_conf **out,
 	long v;
 	int ch, rc = 0;
 
+	if (strcmp(cmd, "tcp") && strcmp(cmd, "udp")) {
+		snprintf(err, errlen, "frpc %s: only the tcp and udp quick "
+			 "commands are supported", cmd);
+		conf_frpc_free(c);
+		return -EINVAL;
+	}
 	if (!c || conf_set_str(&c->server_addr, "127.0.0.1") < 0) {
 		conf_frpc_free(c);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* Parse the words after the command: av[0] is the command itself.
+	 * optind = 0 makes getopt start afresh (it keeps state between
+	 * calls otherwise). */
+	char **av = argv + 1;
+	int ac = argc - 1;
+
 	opterr = 0; /* we word the message ourselves */
-	optind = 2;
+	optind = 0;
 	while (rc == 0 &&
-	       (ch = getopt_long(argc, argv, ":s:P:t:u:p:n:i:l:r:h", opts,
+	       (ch = getopt_long(ac, av, ":s:P:t:u:p:n:i:l:r:h", opts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 's': rc = conf_set_str(&c->server_addr, optarg); break;
@@ -132,20 +152,26 @@ int frpc_quick_parse(int argc, char **argv, struct frpc_conf **out,
 			return 1;
 		case ':':
 			snprintf(err, errlen, "frpc %s: %s needs a value", cmd,
-				 argv[optind - 1]);
+				 av[optind - 1]);
 			rc = -EINVAL;
 			break;
-		default:
+		default: {
+			/* a short flag in a cluster ("-lx") is not a word */
+			char sflag[3] = {'-', (char)optopt, 0};
+
 			snprintf(err, errlen, "frpc %s: unknown or unsupported "
 				 "flag %s (see frpc %s --help)", cmd,
-				 argv[optind - 1], cmd);
+				 optopt > 0 && optopt < 128 ? sflag
+							    : av[optind - 1],
+				 cmd);
 			rc = -EINVAL;
 			break;
 		}
+		}
 	}
-	if (rc == 0 && optind != argc) {
+	if (rc == 0 && optind != ac) {
 		snprintf(err, errlen, "frpc %s: unexpected argument \"%s\"", cmd,
-			 argv[optind]);
+			 av[optind]);
 		rc = -EINVAL;
 	}
 	if (rc == 0 && !p.name) {

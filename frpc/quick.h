@@ -10,7 +10,8 @@
 
 #include "conf.h"
 
-/** True when word names a quick command ("tcp" or "udp"). */
+/** True when word names one of frp's quick commands (only "tcp" and
+ *  "udp" are supported; frpc_quick_parse refuses the others). */
 bool frpc_quick_cmd(const char *word);
 
 /**

@@ -153,6 +153,13 @@ void frpc_link_online(struct frpc *c, struct frpc_link *l)
 void frpc_link_lost(struct frpc *c, struct frpc_link *l, bool logged_in,
 		    const char *why)
 {
+	if (c->shutting_down) {
+		if (l == c->next)
+			c->next = NULL;
+		if (l == c->link)
+			c->link = NULL;
+		return;
+	}
 	if (l && l == c->next) {
 		c->next = NULL;
 		LOG_W("frpc", "switch to %s failed: %s; %s",

@@ -42,6 +42,10 @@ struct udp_proxy {
 	struct frpc_proxy *p;
 	struct event *tick;
 	uint64_t last_ping_ms;
+	struct frpc_resolve *res;      /* localIP being resolved */
+	struct sockaddr_storage local; /* the local service, once resolved */
+	socklen_t local_len;           /* 0 until resolved */
+	uint64_t unresolved_drops;
 	struct udp_peer *peers[UDP_MAX_PEERS];
 	size_t npeers;
 	uint8_t buf[UDP_MAX_DGRAM];
@@ -57,10 +61,14 @@ static void peer_free(struct udp_peer *pe)
 static void udp_end(struct udp_proxy *u)
 {
 	TAILQ_REMOVE(&u->c->tracked, &u->t, link);
+	frpc_resolve_cancel(u->res);
 	for (size_t i = 0; i < u->npeers; i++)
 		peer_free(u->peers[i]);
 	event_free(u->tick);
 	ctl_free(u->ctl);
+	if (u->unresolved_drops)
+		LOG_D("frpc", "[%s] %llu datagrams dropped while resolving localIP",
+		      u->p->conf.name, (unsigned long long)u->unresolved_drops);
 	LOG_D("frpc", "[%s] udp work connection closed", u->p->conf.name);
 	u->l->nwork--;
 	frpc_proxy_unref(u->p);
@@ -102,14 +110,10 @@ static struct udp_peer *peer_get(struct udp_proxy *u, const char *ip, int port)
 		peer_free(u->peers[old]);
 		u->peers[old] = u->peers[--u->npeers];
 	}
-	const struct conf_proxy *p = &u->p->conf;
-	struct sockaddr_storage ss;
-	int sslen = sizeof(ss);
-	char spec[128];
-	snprintf(spec, sizeof(spec), strchr(p->local_ip, ':') ? "[%s]:%u" : "%s:%u",
-		 p->local_ip, p->local_port);
-	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) != 0)
+	if (!u->local_len)
 		return NULL;
+	const struct sockaddr_storage ss = u->local;
+	socklen_t sslen = u->local_len;
 	int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return NULL;
@@ -153,6 +157,11 @@ static void udp_msg(struct ctl *ctl, struct msg *m, void *arg)
 	struct msg_udp_packet *pk = &m->u.udp_packet;
 	if (!pk->raddr_ip)
 		return;
+	if (!u->local_len) {
+		/* Still resolving localIP: UDP may lose datagrams. */
+		u->unresolved_drops++;
+		return;
+	}
 	struct udp_peer *pe = peer_get(u, pk->raddr_ip, pk->raddr_port);
 	if (!pe)
 		return;
@@ -188,6 +197,21 @@ static void udp_tick(evutil_socket_t fd, short what, void *arg)
 		ctl_send(u->ctl, &m);
 		u->last_ping_ms = now;
 	}
+}
+
+static void local_resolved(int err, const struct sockaddr *sa, unsigned len,
+			   const char *errstr, void *arg)
+{
+	struct udp_proxy *u = arg;
+	u->res = NULL;
+	if (err) {
+		LOG_W("frpc", "[%s] udp local service [%s:%u]: %s", u->p->conf.name,
+		      u->p->conf.local_ip, u->p->conf.local_port, errstr);
+		udp_end(u);
+		return;
+	}
+	memcpy(&u->local, sa, len);
+	u->local_len = (socklen_t)len;
 }
 
 static void udp_kill(struct frpc_track *t)
@@ -237,6 +261,14 @@ void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,
 			udp_end(u);
 			return;
 		}
+	}
+	/* localIP may be a host name: resolved once per work connection,
+	 * without blocking the loop. */
+	u->res = frpc_resolve_start(c, p->conf.local_ip, p->conf.local_port,
+				    SOCK_DGRAM, local_resolved, u);
+	if (!u->res) {
+		udp_end(u);
+		return;
 	}
 	/* Re-point the ctl's callbacks at the udp proxy (this also resumes
 	 * delivery, paused for the hand-over). */

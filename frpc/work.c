@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,12 +38,16 @@ struct work {
 	struct relay *relay;
 	struct frpc_proxy *p;       /* referenced once known */
 	struct frpc_open *open;     /* the stream open under way */
+	struct frpc_resolve *res;   /* localIP being resolved */
+	bool in_connect;            /* inside bufferevent_socket_connect */
+	bool connect_failed;
 };
 
 static void work_end(struct work *w)
 {
 	TAILQ_REMOVE(&w->c->tracked, &w->t, link);
 	frpc_open_cancel(w->open);
+	frpc_resolve_cancel(w->res);
 	relay_free(w->relay);
 	if (w->comp)
 		bufferevent_free(w->comp);
@@ -70,6 +75,11 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct work *w = arg;
 	(void)bev;
+	if (w->in_connect) {
+		if (!(what & BEV_EVENT_CONNECTED))
+			w->connect_failed = true;
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		bufferevent_set_timeouts(w->local, NULL, NULL);
 		evutil_socket_t fd = bufferevent_getfd(w->local);
@@ -120,38 +130,45 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 	work_end(w);
 }
 
+static void local_resolved(int err, const struct sockaddr *sa, unsigned len,
+			   const char *errstr, void *arg)
+{
+	struct work *w = arg;
+	const struct conf_proxy *p = &w->p->conf;
+	w->res = NULL;
+	if (err == 0) {
+		w->local = sockbev_new(w->c->base, -1);
+		if (w->local) {
+			bufferevent_setcb(w->local, NULL, NULL, local_event, w);
+			struct timeval tv = {LOCAL_DIAL_TIMEOUT_S, 0};
+			bufferevent_set_timeouts(w->local, NULL, &tv);
+			/* A refused connect may be reported from inside the
+			 * call: local_event then only records it. */
+			w->in_connect = true;
+			int rc = bufferevent_socket_connect(w->local, (struct sockaddr *)sa,
+							    (int)len);
+			w->in_connect = false;
+			if (rc == 0 && !w->connect_failed)
+				return;
+		}
+		errstr = "cannot connect";
+	}
+	LOG_W("frpc", "[%s] connect to local service [%s:%u] error: %s", p->name,
+	      p->local_ip, p->local_port, errstr);
+	/* Abort so the user's connection on frps is closed promptly. */
+	chan_close(w->ch, XPORT_CLOSE_ABORT);
+	w->ch = NULL;
+	work_end(w);
+}
+
+/* localIP may be a host name (docker, compose): resolved without blocking
+ * the loop, then connected. */
 static int dial_local(struct work *w)
 {
 	const struct conf_proxy *p = &w->p->conf;
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	int sslen;
-	struct sockaddr_in *a4 = (void *)&ss;
-	struct sockaddr_in6 *a6 = (void *)&ss;
-	if (inet_pton(AF_INET, p->local_ip, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(p->local_port);
-		sslen = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, p->local_ip, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(p->local_port);
-		sslen = sizeof(*a6);
-	} else {
-		/* A host name: let libevent resolve it (blocking, rare). */
-		sslen = sizeof(ss);
-		if (evutil_parse_sockaddr_port(p->local_ip, (struct sockaddr *)&ss,
-					       &sslen) != 0)
-			return -EINVAL;
-	}
-	w->local = sockbev_new(w->c->base, -1);
-	if (!w->local)
-		return -ENOMEM;
-	bufferevent_setcb(w->local, NULL, NULL, local_event, w);
-	struct timeval tv = {LOCAL_DIAL_TIMEOUT_S, 0};
-	bufferevent_set_timeouts(w->local, NULL, &tv);
-	if (bufferevent_socket_connect(w->local, (struct sockaddr *)&ss, sslen) != 0)
-		return -ECONNREFUSED;
-	return 0;
+	w->res = frpc_resolve_start(w->c, p->local_ip, p->local_port, SOCK_STREAM,
+				    local_resolved, w);
+	return w->res ? 0 : -ENOMEM;
 }
 
 static void work_msg(struct ctl *ctl, struct msg *m, void *arg)

@@ -184,6 +184,9 @@ static void control_move(struct frps_control *c, struct ctl *ctl,
 	snprintf(c->peer, sizeof(c->peer), "%s", peer_of(ctl));
 	snprintf(c->xport, sizeof(c->xport), "%s", xport_of(ctl, sess));
 	c->moves++;
+	if (c->st)
+		snprintf(c->st->addr, sizeof(c->st->addr), "%s", c->peer);
+	frps_dash_link_up(c);
 	int pc = m->pool_count < s->cfg->max_pool_count ? m->pool_count
 							: s->cfg->max_pool_count;
 	c->pool_count = pc < 0 ? 0 : pc;
@@ -199,6 +202,10 @@ static void control_move(struct frps_control *c, struct ctl *ctl,
 	      c->xport, c->peer, c->nports);
 	for (size_t i = 0; i < (size_t)c->pool_count + c->pool.nwaiters; i++)
 		frps_control_req_work_conn(c);
+	struct frps_proxy *p;
+	TAILQ_FOREACH(p, &c->proxies, link)
+		if (p->ops->relink)
+			p->ops->relink(p);
 }
 
 /* Refuse a login: LoginResp with the error, then close (after flushing). */

@@ -41,6 +41,10 @@
 #define UDP_MAX_PAYLOAD 7168
 #define UDP_BUF 65536
 #define UDP_HOLD_MAX 64
+#define UDP_SOCK_BUF (2 * 1024 * 1024)
+/* After the client moved links, replies still in flight on the old work
+ * connection are delivered for this long. */
+#define UDP_OLD_GRACE_S 3
 
 /* A datagram waiting for a work connection. */
 struct held_dgram {
@@ -56,6 +60,9 @@ struct udp_proxy {
 	struct event *rev;
 	struct event *check;    /* idle work conn, (re-)request: 1 s */
 	struct ctl *work;       /* current work connection, or NULL */
+	struct ctl *old_work;   /* the previous link's, after a move */
+	struct event *old_ev;   /* closes old_work after UDP_OLD_GRACE_S */
+	bool relink;            /* the client moved: take a new work conn */
 	struct frps_waiter waiter;
 	uint64_t dropped;
 	struct held_dgram *held[UDP_HOLD_MAX]; /* FIFO of held[0..nheld) */
@@ -74,9 +81,19 @@ static void work_drop(struct udp_proxy *u, const char *why)
 	u->work = NULL;
 }
 
+static void old_drop(struct udp_proxy *u)
+{
+	if (!u->old_work)
+		return;
+	ctl_free(u->old_work);
+	u->old_work = NULL;
+	LOG_D("frps", "[%s] udp work connection of the old link closed",
+	      u->p->name);
+}
+
 static void request_work(struct udp_proxy *u)
 {
-	if (u->work || u->waiter.queued)
+	if ((u->work && !u->relink) || u->waiter.queued)
 		return;
 	frps_workpool_get(&u->p->c->pool, &u->waiter);
 }
@@ -121,7 +138,10 @@ static void work_msg(struct ctl *ctl, struct msg *m, void *arg)
 	if (m->type != MSG_UDP_PACKET) {
 		LOG_W("frps", "[%s] unexpected %s on udp work connection",
 		      u->p->name, msg_type_name(m->type));
-		work_drop(u, "protocol error");
+		if (ctl == u->old_work)
+			old_drop(u);
+		else
+			work_drop(u, "protocol error");
 		return;
 	}
 	const struct msg_udp_packet *pk = &m->u.udp_packet;
@@ -141,8 +161,11 @@ static void work_msg(struct ctl *ctl, struct msg *m, void *arg)
 
 static void work_err(struct ctl *ctl, int err, void *arg)
 {
-	(void)ctl;
 	struct udp_proxy *u = arg;
+	if (ctl == u->old_work) {
+		old_drop(u);
+		return;
+	}
 	work_drop(u, err ? strerror(-err) : "closed by client");
 	/* The next one is requested by the 1-s check, which also keeps a
 	 * client that keeps failing from looping us. */
@@ -160,6 +183,19 @@ static void got_work(struct frps_waiter *w, struct ctl *work)
 		ctl_free(work);
 		return;
 	}
+	if (u->relink && u->work) {
+		/* Make before break: the new link's connection takes the
+		 * datagrams from now on; replies still coming on the old one
+		 * are delivered for a grace period. */
+		old_drop(u);
+		u->old_work = u->work;
+		struct timeval g = {UDP_OLD_GRACE_S, 0};
+		if (u->old_ev)
+			evtimer_add(u->old_ev, &g);
+		LOG_I("frps", "[%s] udp proxy moved to the client's new link",
+		      u->p->name);
+	}
+	u->relink = false;
 	u->work = work;
 	ctl_set_callbacks(work, work_msg, work_err, u);
 	flush_held(u);
@@ -248,10 +284,29 @@ static void check_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(u->check, &one);
 }
 
+static void old_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	old_drop(arg);
+}
+
+static void udp_relink(struct frps_proxy *p)
+{
+	struct udp_proxy *u = p->impl;
+	if (!u || !u->work)
+		return; /* the 1-s check asks the new link anyway */
+	u->relink = true;
+	request_work(u);
+}
+
 static void udp_free(struct udp_proxy *u)
 {
 	if (u->waiter.queued)
 		frps_workpool_cancel(&u->p->c->pool, &u->waiter);
+	old_drop(u);
+	if (u->old_ev)
+		event_free(u->old_ev);
 	work_drop(u, "proxy closed");
 	flush_held(u);
 	if (u->rev)
@@ -283,6 +338,11 @@ static int udp_start(struct frps_proxy *p, char *err, size_t errlen)
 	u->waiter.cb = got_work;
 	u->waiter.arg = u;
 	u->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* One socket takes every user's datagrams: give it room for a burst
+	 * while the loop is busy (the kernel caps it at rmem_max). */
+	int rcvbuf = UDP_SOCK_BUF;
+	if (u->fd != -1)
+		setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (u->fd == -1 || bind(u->fd, (struct sockaddr *)&ss, (socklen_t)sslen)) {
 		int e = errno;
 		snprintf(err, errlen, "udp bind: %s", strerror(e));
@@ -296,7 +356,8 @@ static int udp_start(struct frps_proxy *p, char *err, size_t errlen)
 	u->buf = malloc(UDP_BUF);
 	u->rev = event_new(s->base, u->fd, EV_READ | EV_PERSIST, sock_read, u);
 	u->check = evtimer_new(s->base, check_cb, u);
-	if (!u->buf || !u->rev || !u->check || event_add(u->rev, NULL) ||
+	u->old_ev = evtimer_new(s->base, old_timeout, u);
+	if (!u->buf || !u->rev || !u->check || !u->old_ev || event_add(u->rev, NULL) ||
 	    event_add(u->check, &first)) {
 		snprintf(err, errlen, "out of memory");
 		udp_free(u);
@@ -323,4 +384,5 @@ const struct frps_proxy_ops frps_proxy_udp_ops = {
 	.port_space = FRPS_PORTS_UDP,
 	.start = udp_start,
 	.stop = udp_stop,
+	.relink = udp_relink,
 };

@@ -62,7 +62,7 @@ grep -q "frpc.toml:4:15: environment variable FRP_TOKEN is not set" "$T/unset.ou
 FRP_TOKEN=e2e-secret "$FRPC" verify -c "$T/site/frpc.toml" >/dev/null ||
 	fail "verify of the TOML file failed"
 # A wrong token from the environment is refused by frps: the template is used.
-FRP_TOKEN=wrong "$FRPC" -c "$T/site/frpc.toml" --transports-dir "$XDIR" >"$T/wrong.log" 2>&1 &&
+FRP_TOKEN=wrong timeout 20 "$FRPC" -c "$T/site/frpc.toml" --transports-dir "$XDIR" >"$T/wrong.log" 2>&1 &&
 	fail "frpc with a wrong token kept running"
 grep -qi "token" "$T/wrong.log" || fail "wrong token: $(tail -3 "$T/wrong.log")"
 
@@ -92,8 +92,12 @@ echo "$out" | grep -q "recv=20 " || fail "frpc udp lost datagrams on loopback: $
 log "frpc udp: $out"
 stop qtcp || true
 stop qudp || true
-"$FRPC" tcp -n x >"$T/q.out" 2>&1 && fail "frpc tcp without -l succeeded"
+timeout 10 "$FRPC" tcp -n x >"$T/q.out" 2>&1 && fail "frpc tcp without -l succeeded"
 grep -q "local-port (-l) is required" "$T/q.out" || fail "frpc tcp -n x: $(cat "$T/q.out")"
+timeout 10 "$FRPC" http -n x -l 80 >"$T/q.out" 2>&1 && fail "frpc http succeeded"
+grep -q "only the tcp and udp quick commands are supported" "$T/q.out" || fail "frpc http: $(cat "$T/q.out")"
+timeout 10 "$FRPC" tcp -n x -l 1 --bandwidth-limit 1MB >"$T/q.out" 2>&1 && fail "frpc tcp --bandwidth-limit succeeded"
+grep -q "unsupported flag --bandwidth-limit" "$T/q.out" || fail "frpc tcp --bandwidth-limit: $(cat "$T/q.out")"
 
 PEER="$ROOT/../shared/peers/frp-0.54"
 if [ ! -x "$PEER/frpc" ]; then

@@ -1,10 +1,11 @@
 /*
- * fuzz_conf.c - fuzz target for the YAML configuration loader (libyaml
- * events -> schema table -> frpc/frps structs).
+ * fuzz_conf.c - fuzz target for the whole configuration loader (file ->
+ * format front end -> document tree -> schema table -> frpc/frps structs).
  *
  * Built by the Makefile as $(BUILD)/fuzz/fuzz_conf and run by tests/run.sh
- * for a bounded number of seeded mutations of the example files in conf/
- * (FUZZ_ITERS, FUZZ_SEED); with file arguments it replays them. For
+ * for a bounded number of seeded mutations (FUZZ_ITERS, FUZZ_SEED) of the
+ * YAML and TOML example files in conf/ (the file has no extension, so the
+ * loader tries TOML, then YAML); with file arguments it replays them. For
  * libFuzzer: clang -DFUZZING -fsanitize=fuzzer,address ... (see fuzz_msg.c).
  *
  * Property: every input either loads (and frees cleanly) or fails with one
@@ -88,7 +89,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	static const char *seeds[] = {"conf/frpc.yaml", "conf/frps.yaml",
-				      "conf/frpc_full.yaml", "conf/frps_full.yaml"};
+				      "conf/frpc_full.yaml", "conf/frps_full.yaml",
+				      "conf/frpc.toml", "conf/frps.toml"};
 	static const char *tokens[] = {":", "-", "{", "}", "[", "]", "\n", " ",
 				       "#", "'", "\"", "*a", "&a", "!!int", "0x1",
 				       "70000", "-1", "true", "proxies:", "~"};
@@ -97,7 +99,7 @@ int main(int argc, char **argv)
 		rng = 1;
 	long iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 20000;
 	for (long it = 0; it < iters; it++) {
-		size_t n = slurp(seeds[it % 4], buf, sizeof(buf) / 2);
+		size_t n = slurp(seeds[it % 6], buf, sizeof(buf) / 2);
 		int edits = 1 + (int)(rnd() % 8);
 		for (int e = 0; e < edits && n > 0; e++) {
 			size_t at = rnd() % n;

@@ -1,6 +1,7 @@
 /*
  * fuzz_conf_toml.c - fuzz target for the TOML front end, the JSON front
- * end's position walker and the {{ .Envs.NAME }} expander.
+ * end's position walker, the {{ .Envs.NAME }} expander and the format
+ * selection in front of them (legacy INI detection, TOML then YAML).
  *
  * Built as $(BUILD)/fuzz/fuzz_conf_toml and run by tests/run.sh for a
  * bounded number of seeded mutations of TOML and JSON seeds (FUZZ_ITERS,
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_doc.h"
 #include "conf_json.h"
 #include "conf_tmpl.h"
 #include "conf_toml.h"
@@ -107,9 +109,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(root == (struct conf_node *)&root);
 		check_err(err, "f.json");
 	}
+	/* the whole front door: INI detection, templates, TOML then YAML */
+	root = (struct conf_node *)&root;
 	err[0] = '\0';
+	if (conf_doc_parse("f.conf", buf, size, CONF_FMT_AUTO, fake_env, NULL,
+			   &root, err, sizeof(err)) == 0) {
+		if (root)
+			conf_node_free(root);
+	} else {
+		check_err(err, "f.conf");
+	}
+	err[0] = '\0';
+	struct conf_tmpl_map map = {0};
+
 	if (conf_tmpl_expand("f.t", buf, size, fake_env, NULL, 1 << 20, &out,
-			     &outlen, err, sizeof(err)) == 0) {
+			     &outlen, &map, err, sizeof(err)) == 0) {
+		/* every position of the output maps into the input */
+		if (map.n && conf_tmpl_map_index(&map, buf, size, out,
+						 outlen) == 0) {
+			for (size_t i = 0, line = 1, col = 1; i <= outlen;
+			     i++) {
+				int l = (int)line, c = (int)col;
+
+				conf_tmpl_unmap(&map, &l, &c);
+				CHECK(l >= 1 && l <= max_line && c >= 1);
+				if (i < outlen && out[i] == '\n')
+					line++, col = 1;
+				else
+					col++;
+			}
+		}
 		CHECK(out && strlen(out) <= outlen);
 		/* only the fake value may bring "{{" back in */
 		if (!memmem(data, size, "FRP_TOKEN", 9))
@@ -119,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		check_err(err, "f.t");
 	}
+	conf_tmpl_map_free(&map);
 	return 0;
 }
 
@@ -183,7 +213,7 @@ int main(int argc, char **argv)
 	rng = getenv("FUZZ_SEED") ? strtoull(getenv("FUZZ_SEED"), NULL, 10) : 1;
 	if (!rng)
 		rng = 1;
-	iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 30000;
+	iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 100000;
 	for (long it = 0; it < iters; it++) {
 		const char *s = seeds[it % 4];
 		size_t n = strlen(s);

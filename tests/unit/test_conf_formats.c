@@ -391,6 +391,43 @@ START_TEST(json_errors)
 		 "e.json:1:19: a value must not contain a NUL character");
 	frpc_err(put("f.json", "{\"serverPort\": 7000} x"),
 		 "f.json:1:22: end of file expected near 'x'");
+	{
+		char deep[200];
+
+		memset(deep, '[', 40);
+		memset(deep + 40, ']', 40);
+		deep[80] = '\0';
+		frpc_err(put("g.json", deep), "g.json:1:34: nesting is too deep");
+	}
+	frpc_err(put("h.json", "{\"user\": \"a\nb\"}"),
+		 "h.json:1:11: unexpected newline near '\"a'");
+}
+END_TEST
+
+/* conf/frpc.toml and conf/frps.toml say the same as their YAML twins. */
+START_TEST(shipped_toml_matches_yaml)
+{
+	const char *cd = getenv("CONF_DIR") ? getenv("CONF_DIR") : "conf";
+	char y[512], t[512];
+	struct frpc_conf *cy, *ct;
+	struct frps_conf *sy, *st;
+
+	snprintf(y, sizeof(y), "%s/frpc.yaml", cd);
+	snprintf(t, sizeof(t), "%s/frpc.toml", cd);
+	cy = frpc_ok(y);
+	ct = frpc_ok(t);
+	same_frpc(cy, ct);
+	ck_assert_uint_eq(ct->n_proxies, 1);
+	snprintf(y, sizeof(y), "%s/frps.yaml", cd);
+	snprintf(t, sizeof(t), "%s/frps.toml", cd);
+	sy = frps_ok(y);
+	st = frps_ok(t);
+	same_frps(sy, st);
+	ck_assert_int_eq(st->kcp_bind_port, 7000);
+	conf_frpc_free(cy);
+	conf_frpc_free(ct);
+	conf_frps_free(sy);
+	conf_frps_free(st);
 }
 END_TEST
 
@@ -468,6 +505,78 @@ START_TEST(frp_example_files)
 }
 END_TEST
 
+/* The keys of frp's longer frpc.toml that we do not support, one by one, in
+ * frp's own spelling: each is an error naming the key (or the value), at its
+ * line:col, never skipped. Global keys go after a line of ours; proxy keys
+ * into frp's "ssh" proxy. */
+START_TEST(frp_unsupported_keys_named)
+{
+	static const struct {
+		const char *line, *want;
+	} global[] = {
+		{"webServer.pprofEnable = false",
+		 "2:11: unknown key \"webServer.pprofEnable\""},
+		{"transport.connectServerLocalIP = \"0.0.0.0\"",
+		 "2:11: unknown key \"transport.connectServerLocalIP\""},
+		{"transport.dialServerKeepalive = 7200",
+		 "2:11: unknown key \"transport.dialServerKeepalive\""},
+		{"transport.proxyURL = \"http://user:passwd@192.168.1.128:8080\"",
+		 "2:11: unknown key \"transport.proxyURL\""},
+		{"auth.additionalScopes = [\"HeartBeats\", \"NewWorkConns\"]",
+		 "2:6: unknown key \"auth.additionalScopes\""},
+		{"auth.oidc.clientID = \"\"", "2:6: unknown key \"auth.oidc\""},
+		{"natHoleStunServer = \"stun.easyvoip.com:3478\"",
+		 "2:1: unknown key \"natHoleStunServer\""},
+		{"dnsServer = \"8.8.8.8\"", "2:1: unknown key \"dnsServer\""},
+		{"start = [\"ssh\", \"dns\"]", "2:1: unknown key \"start\""},
+		{"udpPacketSize = 1500", "2:1: unknown key \"udpPacketSize\""},
+		{"metadatas.var1 = \"abc\"", "2:1: unknown key \"metadatas\""},
+		{"[[visitors]]\nname = \"secret_tcp_visitor\"",
+		 "2:3: unknown key \"visitors\""},
+	};
+	static const struct {
+		const char *line, *want;
+	} proxy[] = {
+		{"transport.bandwidthLimit = \"1MB\"",
+		 "7:11: proxies[0]: unknown key \"transport.bandwidthLimit\""},
+		{"transport.bandwidthLimitMode = \"client\"",
+		 "7:11: proxies[0]: unknown key "
+		 "\"transport.bandwidthLimitMode\""},
+		{"transport.proxyProtocolVersion = \"v2\"",
+		 "7:11: proxies[0]: unknown key "
+		 "\"transport.proxyProtocolVersion\""},
+		{"loadBalancer.group = \"test_group\"",
+		 "7:1: proxies[0]: unknown key \"loadBalancer\""},
+		{"healthCheck.type = \"tcp\"",
+		 "7:1: proxies[0]: unknown key \"healthCheck\""},
+		{"metadatas.var1 = \"abc\"",
+		 "7:1: proxies[0]: unknown key \"metadatas\""},
+		{"[proxies.plugin]\ntype = \"unix_domain_socket\"",
+		 "7:10: proxies[0]: unknown key \"plugin\""},
+	};
+	char text[512], want[256];
+
+	for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
+		snprintf(text, sizeof(text), "serverPort = 7000\n%s\n",
+			 global[i].line);
+		snprintf(want, sizeof(want), "g.toml:%s", global[i].want);
+		frpc_err(put("g.toml", text), want);
+	}
+	for (size_t i = 0; i < sizeof(proxy) / sizeof(proxy[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "[[proxies]]\nname = \"ssh\"\ntype = \"tcp\"\n"
+			 "localIP = \"127.0.0.1\"\nlocalPort = 22\n"
+			 "remotePort = 6001\n%s\n", proxy[i].line);
+		snprintf(want, sizeof(want), "p.toml:%s", proxy[i].want);
+		frpc_err(put("p.toml", text), want);
+	}
+	/* frp's other proxy types are named in the error */
+	frpc_err(put("h.toml", "[[proxies]]\nname = \"web01\"\ntype = \"http\"\n"
+			       "localPort = 80\n"),
+		 "h.toml:3:8: proxies[0]: type: \"http\" is not one of tcp, udp");
+}
+END_TEST
+
 /* ---- format selection ------------------------------------------------------ */
 
 START_TEST(format_by_extension)
@@ -512,19 +621,22 @@ START_TEST(legacy_ini_refused)
 	frpc_err(put("frpc.ini", ini),
 		 "frpc.ini:5:1: this is frp's legacy INI format ([common] at "
 		 "line 2, key \"server_addr\"), which is not supported: write "
-		 "the file as TOML, YAML or JSON with frp's v1 keys (e.g. "
-		 "server_addr -> serverAddr)");
+		 "the file as TOML, YAML or JSON with frp's v1 keys (here: "
+		 "serverAddr)");
 	/* the same text under any other name (except .json) */
 	frpc_err(put("frpc.toml", ini),
 		 "frpc.toml:5:1: this is frp's legacy INI format ([common] at "
 		 "line 2, key \"server_addr\"), which is not supported: write "
-		 "the file as TOML, YAML or JSON with frp's v1 keys (e.g. "
-		 "server_addr -> serverAddr)");
+		 "the file as TOML, YAML or JSON with frp's v1 keys (here: "
+		 "serverAddr)");
 	frps_err(put("frps", "[common]\r\nbind_port = 7000\r\n"),
 		 "frps:2:1: this is frp's legacy INI format ([common] at line 1, "
 		 "key \"bind_port\"), which is not supported: write the file as "
-		 "TOML, YAML or JSON with frp's v1 keys (e.g. server_addr -> "
-		 "serverAddr)");
+		 "TOML, YAML or JSON with frp's v1 keys (here: bindPort)");
+	frps_err(put("z.ini", "[common]\ntoken = abc\n"),
+		 "z.ini:2:1: this is frp's legacy INI format ([common] at line 1, "
+		 "key \"token\"), which is not supported: write the file as "
+		 "TOML, YAML or JSON with frp's v1 keys (here: auth.token)");
 	frps_err(put("x.ini", "[common]\n"),
 		 "x.ini:1:1: this is frp's legacy INI format ([common] section), "
 		 "which is not supported: write the file as TOML, YAML or JSON "
@@ -575,6 +687,24 @@ START_TEST(env_templates)
 	frpc_err(put("z.toml", "# {{ .Envs.FRP_T_UNSET }}\n"),
 		 "z.toml:1:3: environment variable FRP_T_UNSET is not set "
 		 "(used as {{ .Envs.FRP_T_UNSET }})");
+	/* positions after a substitution are those of the file as written */
+	setenv("FRP_T_LONG", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 1);
+	setenv("FRP_T_ML", "one\ntwo\nthree", 1);
+	frpc_err(put("p1.toml", "a = \"{{ .Envs.FRP_T_LONG }}\" b\n"),
+		 "p1.toml:1:30: expected the end of the line after a value, got "
+		 "'b'");
+	frpc_err(put("p2.toml", "log = { to = \"{{ .Envs.FRP_T_LONG }}\", "
+				"level = \"loud\" }\n"),
+		 "p2.toml:1:48: log.level: \"loud\" is not one of trace, debug, "
+		 "info, warn, error");
+	frpc_err(put("p3.toml", "user = \"\"\"{{ .Envs.FRP_T_ML }}\"\"\"\n"
+				"serverPort = \"1\"\n"),
+		 "p3.toml:2:14: serverPort: expected an integer, got the quoted "
+		 "string \"1\"");
+	frpc_err(put("p4.yaml", "user: \"{{ .Envs.FRP_T_ML }}\"\n"
+				"serverPort: {{ .Envs.FRP_T_LONG }}\n"),
+		 "p4.yaml:2:13: serverPort: \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\" "
+		 "is not a decimal integer");
 	/* a lone "}}" or "{" is text */
 	c = frpc_ok(put("ok.toml", "user = \"a}}b{c\"\n"));
 	ck_assert_str_eq(c->user, "a}}b{c");
@@ -662,6 +792,8 @@ START_TEST(includes_errors)
 	frpc_err(put("num.toml", "includes = [1]\n"),
 		 "num.toml:1:13: includes: expected a string, got an unquoted "
 		 "value");
+	frpc_err(put("ptype.toml", "proxies = 5\nincludes = [\"confd/a.toml\"]\n"),
+		 "ptype.toml:1:11: proxies: expected a sequence, got a scalar");
 	/* frps has no includes */
 	frps_err(put("frps.toml", "includes = [\"confd/a.toml\"]\n"),
 		 "frps.toml:1:1: unknown key \"includes\"");
@@ -680,7 +812,9 @@ int main(void)
 	tcase_add_test(t, same_frps_in_three_formats);
 	tcase_add_test(t, shared_schema_errors);
 	tcase_add_test(t, json_errors);
+	tcase_add_test(t, shipped_toml_matches_yaml);
 	tcase_add_test(t, frp_example_files);
+	tcase_add_test(t, frp_unsupported_keys_named);
 	tcase_add_test(t, format_by_extension);
 	tcase_add_test(t, legacy_ini_refused);
 	tcase_add_test(t, env_templates);

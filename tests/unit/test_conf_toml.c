@@ -220,7 +220,9 @@ END_TEST
 START_TEST(err_syntax)
 {
 	ERR("serverPort: 7000\n", "1:11: expected '=' after the key, got ':'");
-	ERR("a = \n", "1:5: expected a value");
+	ERR("a = \n", "1:5: expected a value, got the end of the line");
+	ERR("a = [1,,2]\n", "1:8: expected a value, got ','");
+	ERR("a = ]\n", "1:5: expected a value, got ']'");
 	ERR("a = 1 2\n", "1:7: expected the end of the line after a value, got "
 			 "'2'");
 	ERR("a = abc\n", "1:5: \"abc\" is not a valid value (strings need "
