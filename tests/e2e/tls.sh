@@ -87,6 +87,11 @@ run_pair ca "transport: {tls: {certFile: $T/server.crt, keyFile: $T/server.key}}
 	"transport: {tls: {trustedCaFile: $T/ca.crt}}"
 wait_log frpc_ca "\\[echo\\] start proxy success" 15 || fail "ca: the right CA (IP name) was refused"
 out=$("$NT" send --host 127.0.0.1 --port "$RP" --bytes $((1 << 20)) --seed 13 --timeout 30) || fail "ca: $out"
+# a reload cannot swap TLS settings under a running link: it says so
+sed -i "s|trustedCaFile: $T/ca.crt|trustedCaFile: $T/otherca.crt|" "$T/frpc_ca.yaml"
+kill -HUP "$(pid_of frpc_ca)"
+wait_log frpc_ca "reload: transport.tls.trustedCaFile changed; it applies after a restart" 10 ||
+	fail "ca: a reload changing trustedCaFile was not reported"
 stop_pair ca
 run_pair caname "transport: {tls: {certFile: $T/server.crt, keyFile: $T/server.key}}" \
 	"transport: {tls: {trustedCaFile: $T/ca.crt, serverName: frps.test}}"
