@@ -30,7 +30,7 @@
 #include <sys/socket.h>
 
 #define XPORT_ABI_MAJOR 1
-#define XPORT_ABI_MINOR 0
+#define XPORT_ABI_MINOR 1
 #define XPORT_ENTRY_SYMBOL "xport_plugin_entry"
 
 struct event_base;
@@ -80,6 +80,13 @@ struct xport_stats {
 	uint32_t srtt_ms;        /**< smoothed RTT, 0 if unknown */
 	uint32_t rto_ms;         /**< current retransmission timeout, 0 if n/a */
 	uint32_t send_queue;     /**< bytes or segments not yet acknowledged */
+	/* ABI minor 1: the sender's model of the path (congestion control);
+	 * 0 when the transport has none. A plugin of minor 0 leaves these
+	 * alone, so hosts zero the struct before calling stream_stats. */
+	uint32_t min_rtt_ms;     /**< propagation delay estimate */
+	uint32_t inflight_bytes; /**< sent, not yet acknowledged (link bytes) */
+	uint64_t btl_bw_bps;     /**< estimated bottleneck bandwidth, bit/s */
+	uint64_t pacing_bps;     /**< pacing rate, bit/s */
 };
 
 /** Capability bits in xport_ops.caps. */

@@ -23,7 +23,6 @@
 #include "httpd.h"
 #include "log.h"
 #include "util.h"
-#include "web_assets.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -360,20 +359,6 @@ static void on_transport(struct evhttp_request *req, const char *rest,
 }
 
 /* The admin page (web/frpc, compiled in): "/" and "/static/...". */
-static void on_static(struct evhttp_request *req, const char *rest, void *arg)
-{
-	(void)arg;
-	char path[256];
-	snprintf(path, sizeof(path), "/%s", rest);
-	const struct web_asset *a =
-		web_asset_find(web_frpc_assets, web_frpc_nassets, path);
-	if (!a) {
-		httpd_reply_error(req, 404, "not found");
-		return;
-	}
-	httpd_reply_data(req, 200, a->type, a->data, a->len);
-}
-
 int frpc_admin_new(struct frpc *c, char *err, size_t errlen)
 {
 	const struct conf_web *w = &c->cfg->web;
@@ -393,9 +378,10 @@ int frpc_admin_new(struct frpc *c, char *err, size_t errlen)
 		{EVHTTP_REQ_GET | EVHTTP_REQ_PUT, "/api/config", on_config, c, 0},
 		{EVHTTP_REQ_GET | EVHTTP_REQ_PUT, "/api/transport", on_transport,
 		 a, 0},
-		/* Last: "/" is a prefix that would take every other path. */
-		{EVHTTP_REQ_GET, "/static/", on_static, c, 0},
-		{EVHTTP_REQ_GET, "/", on_static, c, 0},
+		/* The page (admin_page.c). Last: "/" is a prefix that would
+		 * take every other path. */
+		{EVHTTP_REQ_GET, "/static/", frpc_admin_page, c, 0},
+		{EVHTTP_REQ_GET, "/", frpc_admin_page, c, 0},
 	};
 	_Static_assert(sizeof(r) <= sizeof(a->routes), "raise routes[]");
 	size_t n = sizeof(r) / sizeof(r[0]);

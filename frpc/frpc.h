@@ -243,5 +243,8 @@ bool frpc_addr_is_numeric(const char *host);
 /* admin.c */
 int frpc_admin_new(struct frpc *c, char *err, size_t errlen);
 void frpc_admin_free(struct frpc *c);
+/* admin_page.c: the page's files at "/" and "/static/" (an httpd route). */
+struct evhttp_request;
+void frpc_admin_page(struct evhttp_request *req, const char *rest, void *arg);
 
 #endif

@@ -27,6 +27,8 @@
 #include "web_assets.h"
 
 #define MAX_ROUTES 16
+/* Link health in the debug log every minute (the first 5 s after start). */
+#define FRPS_DASH_LOG_EVERY_TICKS 60
 
 struct frps_dash {
 	struct frps *s;
@@ -100,6 +102,7 @@ static void build_routes(struct frps_dash *d)
 	add_route(d, GET, "/api/proxy/", frps_api_proxy, false);
 	add_route(d, EVHTTP_REQ_DELETE, "/api/proxies", frps_api_proxies_delete,
 		  false);
+	add_route(d, GET, "/api/proxies/", frps_api_proxy_by_name, false);
 	add_route(d, GET, "/api/traffic/", frps_api_traffic, false);
 	add_route(d, GET, "/api/clients", frps_api_clients, false);
 	add_route(d, GET, "/api/clients/", frps_api_client, false);
@@ -161,6 +164,9 @@ static void load_stats(struct frps_dash *d)
 int frps_dash_start(struct frps *s, char *err, size_t errlen)
 {
 	const struct frps_conf *cfg = s->cfg;
+	if (!cfg->web.port && cfg->stats_file && *cfg->stats_file)
+		LOG_W("frps", "webServer.statsFile is set but webServer.port is "
+			      "0: traffic counters are not kept");
 	if (!cfg->web.port && !cfg->enable_prometheus)
 		return 0;
 	struct frps_dash *d = calloc(1, sizeof(*d));
@@ -211,8 +217,38 @@ int frps_dash_start(struct frps *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* A debug line per online client with its link health and rates, from
+ * the same model and link views the API renders. */
+static void log_links(struct frps *s)
+{
+	if (log_get_level() > XPORT_LOG_DEBUG)
+		return;
+	size_t pos = 0;
+	const struct frps_client_stats *c;
+	int64_t mono = frps_stats_mono_s();
+	while ((c = frps_stats_client_next(s->stats, &pos))) {
+		struct frps_link_view v[4];
+		size_t n = c->online ? frps_dash_links(s, c->run_id, v, 4) : 0;
+		if (n == 0)
+			continue;
+		uint64_t ri, ro;
+		frps_traffic_rate(&c->traffic, mono, &ri, &ro);
+		LOG_D("frps", "[%s] link %s srtt %u ms rto %u ms retransmits %llu "
+			      "fec recovered %llu crypt failures %llu, %zu draining; "
+			      "rate in %llu B/s out %llu B/s",
+		      c->run_id, v[0].transport, v[0].xs.srtt_ms, v[0].xs.rto_ms,
+		      (unsigned long long)v[0].xs.retransmits,
+		      (unsigned long long)v[0].xs.fec_recovered,
+		      (unsigned long long)v[0].xs.crypt_failures,
+		      n - 1,
+		      (unsigned long long)ri, (unsigned long long)ro);
+	}
+}
+
 void frps_dash_tick(struct frps *s)
 {
+	if (s->ticks % FRPS_DASH_LOG_EVERY_TICKS == 5)
+		log_links(s);
 	struct frps_dash *d = s->dash;
 	if (!d || !d->stats_path)
 		return;

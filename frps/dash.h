@@ -25,6 +25,7 @@ struct frps_link_view {
 	int64_t since;        /**< unix seconds */
 	bool draining;        /**< an earlier link still finishing its streams */
 	bool has_stats;       /**< xs is filled (the transport has stream_stats) */
+	int streams;          /**< multiplexed streams open on it; -1 unknown */
 	struct xport_stats xs;
 };
 

@@ -173,6 +173,18 @@ void frps_api_proxy(struct evhttp_request *req, const char *rest, void *arg)
 	reply(req, arr ? json_pack("{s:o}", "proxies", arr) : NULL);
 }
 
+void frps_api_proxy_by_name(struct evhttp_request *req, const char *rest,
+			    void *arg)
+{
+	struct frps *s = arg;
+	const struct frps_proxy_stats *p = frps_stats_proxy_find(s->stats, rest);
+	if (!p) {
+		httpd_reply_error(req, 404, "no proxy info found");
+		return;
+	}
+	reply(req, proxy_json(p, false));
+}
+
 void frps_api_proxies_delete(struct evhttp_request *req, const char *rest,
 			     void *arg)
 {
@@ -214,6 +226,8 @@ static json_t *link_json(const struct frps_link_view *l)
 	json_t *o = json_pack("{s:s, s:s, s:I, s:b}", "transport", l->transport,
 			      "addr", l->addr, "since", (json_int_t)l->since,
 			      "draining", l->draining);
+	if (o && l->streams >= 0)
+		json_object_set_new(o, "streams", json_integer(l->streams));
 	if (!o || !l->has_stats)
 		return o;
 	const struct xport_stats *x = &l->xs;
@@ -230,17 +244,35 @@ static json_t *link_json(const struct frps_link_view *l)
 	return o;
 }
 
-static json_t *client_json(struct frps *s, const struct frps_client_stats *c)
+/* run_id -> array of the names of its online proxies, in one pass over
+ * the proxies (rather than one pass per client). */
+static json_t *proxies_by_client(struct frps *s)
+{
+	json_t *by = json_object();
+	size_t pos = 0;
+	const struct frps_proxy_stats *p;
+	while (by && (p = frps_stats_proxy_next(s->stats, &pos))) {
+		if (!p->online || !p->run_id || !*p->run_id)
+			continue;
+		json_t *a = json_object_get(by, p->run_id);
+		if (!a && json_object_set_new(by, p->run_id, a = json_array()) < 0)
+			a = NULL;
+		if (a)
+			json_array_append_new(a, json_string(p->name));
+	}
+	return by;
+}
+
+/* by: proxies_by_client(); borrowed. */
+static json_t *client_json(struct frps *s, const struct frps_client_stats *c,
+			   json_t *by)
 {
 	int64_t today = frps_stats_today();
 	uint64_t ri, ro;
 	frps_traffic_rate(&c->traffic, frps_stats_mono_s(), &ri, &ro);
-	json_t *proxies = json_array(), *hist = json_array();
-	size_t pos = 0;
-	const struct frps_proxy_stats *p;
-	while (proxies && (p = frps_stats_proxy_next(s->stats, &pos)))
-		if (p->online && p->run_id && strcmp(p->run_id, c->run_id) == 0)
-			json_array_append_new(proxies, json_string(p->name));
+	json_t *proxies = by ? json_object_get(by, c->run_id) : NULL;
+	proxies = proxies ? json_incref(proxies) : json_array();
+	json_t *hist = json_array();
 	for (int i = 0; hist && i < c->nlinks; i++)
 		json_array_append_new(
 			hist, json_pack("{s:s, s:s, s:I, s:I}", "transport",
@@ -288,16 +320,17 @@ void frps_api_clients(struct evhttp_request *req, const char *rest, void *arg)
 {
 	(void)rest;
 	struct frps *s = arg;
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *by = proxies_by_client(s);
 	size_t pos = 0;
 	const struct frps_client_stats *c;
 	while (arr && (c = frps_stats_client_next(s->stats, &pos))) {
-		json_t *o = client_json(s, c);
+		json_t *o = client_json(s, c, by);
 		if (!o || json_array_append_new(arr, o) < 0) {
 			json_decref(arr);
 			arr = NULL;
 		}
 	}
+	json_decref(by);
 	reply(req, arr ? json_pack("{s:o}", "clients", arr) : NULL);
 }
 
@@ -313,5 +346,7 @@ void frps_api_client(struct evhttp_request *req, const char *rest, void *arg)
 		httpd_reply_error(req, 404, "no client info found");
 		return;
 	}
-	reply(req, client_json(s, c));
+	json_t *by = proxies_by_client(s);
+	reply(req, client_json(s, c, by));
+	json_decref(by);
 }

@@ -16,6 +16,9 @@ void frps_api_serverinfo(struct evhttp_request *req, const char *rest,
 			 void *arg);
 /** /api/proxy/{type} and /api/proxy/{type}/{name} */
 void frps_api_proxy(struct evhttp_request *req, const char *rest, void *arg);
+/** /api/proxies/{name} (frp 0.70: any type) */
+void frps_api_proxy_by_name(struct evhttp_request *req, const char *rest,
+			    void *arg);
 /** DELETE /api/proxies?status=offline */
 void frps_api_proxies_delete(struct evhttp_request *req, const char *rest,
 			     void *arg);

@@ -71,6 +71,9 @@ struct frps_sess {
 	struct event *login_timer; /* kills sessions that never log in */
 	bool had_login;
 	int refs;                 /* 1 while alive + 1 per control */
+	char run_id[FRPS_RUN_ID_MAX + 1]; /* client that logged in over it
+				      (dash_link.c: its draining links) */
+	int64_t since;            /* unix s of that login */
 	TAILQ_ENTRY(frps_sess) link;
 };
 

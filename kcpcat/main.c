@@ -12,6 +12,13 @@
  * seconds (default 3). --echo sends back whatever arrives instead (an echo
  * server for link tests; with it, -w ends the program after the peer has
  * been silent that long).
+ *
+ * stdin and stdout are non-blocking members of the event loop (unless they
+ * are regular files or a terminal): a stdout that does not keep up leaves
+ * data in the stream's input, whose high watermark stops the transport
+ * from delivering more, so the KCP receive window closes and the peer
+ * slows down; the loop (and KCP's timers) never waits on a write. That is
+ * what lets `kcpcat -l H:P <>fifo >fifo` echo more than a pipe's worth.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +52,7 @@ struct cat {
 	struct xport_stream *s;
 	struct bufferevent *bev;
 	struct event *in_ev;   /* stdin readable (pipes, ttys, sockets) */
+	struct event *out_ev;  /* stdout writable again (pipes, sockets) */
 	struct event *tick;
 	bool stdin_regular;    /* regular file: pumped from the write cb */
 	bool stdin_eof;
@@ -90,6 +98,37 @@ static void stdin_cb(evutil_socket_t fd, short what, void *arg)
 	pump_stdin(arg);
 }
 
+/* Moves the stream's input to stdout until it is empty or stdout would
+ * block; then waits for stdout to drain (out_ev). What stays in the input
+ * holds the transport back through the read high watermark. */
+static void flush_stdout(struct cat *k)
+{
+	struct evbuffer *in = bufferevent_get_input(k->bev);
+	while (evbuffer_get_length(in) > 0) {
+		int w = evbuffer_write(in, STDOUT_FILENO);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN && k->out_ev) {
+			event_add(k->out_ev, NULL);
+			return;
+		}
+		if (w <= 0) {
+			fprintf(stderr, "kcpcat: stdout: %s\n", strerror(errno));
+			finish(k, 1);
+			return;
+		}
+	}
+	if (k->out_ev)
+		event_del(k->out_ev);
+}
+
+static void stdout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush_stdout(arg);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct cat *k = arg;
@@ -99,16 +138,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		bufferevent_write_buffer(bev, in);
 		return;
 	}
-	size_t n;
-	while ((n = evbuffer_get_length(in)) > 0) {
-		int w = evbuffer_write(in, STDOUT_FILENO);
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			finish(k, 1);
-			return;
-		}
-	}
+	if (!k->out_ev || !event_pending(k->out_ev, EV_WRITE, NULL))
+		flush_stdout(k);
 }
 
 static void write_cb(struct bufferevent *bev, void *arg)
@@ -145,6 +176,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	k->ops->stream_stats(k->s, &st);
 	if (st.send_queue > 0 || evbuffer_get_length(bufferevent_get_output(k->bev)))
 		return; /* not all acknowledged yet */
+	if (evbuffer_get_length(bufferevent_get_input(k->bev)))
+		return; /* not all written to stdout yet */
 	if (util_now_ms() - k->last_rx_ms >= (uint64_t)k->wait_s * 1000)
 		finish(k, 0);
 }
@@ -156,12 +189,22 @@ static void start_stream(struct cat *k, struct xport_stream *s)
 	k->last_rx_ms = util_now_ms();
 	bufferevent_setcb(k->bev, read_cb, write_cb, event_cb, k);
 	bufferevent_setwatermark(k->bev, EV_WRITE, OUT_HIGH_WM / 2, 0);
+	/* stdout backpressure: past this much undelivered input the
+	 * transport stops handing us data */
+	bufferevent_setwatermark(k->bev, EV_READ, 0, OUT_HIGH_WM);
 	bufferevent_enable(k->bev, EV_READ | EV_WRITE);
 	if (k->echo) {
 		k->stdin_eof = true;
 		return;
 	}
 	struct stat sb;
+	if (fstat(STDOUT_FILENO, &sb) == 0 &&
+	    (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {
+		fcntl(STDOUT_FILENO, F_SETFL,
+		      fcntl(STDOUT_FILENO, F_GETFL) | O_NONBLOCK);
+		k->out_ev = event_new(k->base, STDOUT_FILENO, EV_WRITE,
+				      stdout_cb, k);
+	}
 	k->stdin_regular = fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode);
 	if (!k->stdin_regular) {
 		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
@@ -302,6 +345,8 @@ int main(int argc, char **argv)
 	k.ops->listener_free(k.lst);
 	if (k.in_ev)
 		event_free(k.in_ev);
+	if (k.out_ev)
+		event_free(k.out_ev);
 	event_free(k.tick);
 	k.ops->fini(k.ctx);
 	for (int i = 0; i < 3; i++)

@@ -58,6 +58,13 @@ try {
   for (const k of ["todayTrafficIn", "todayTrafficOut", "curConns", "remotePort", "status"])
     check(await cellV(row, k) === String(p[k]), `proxy ${k}: page ${await cellV(row, k)} api ${p[k]}`);
 
+  // Names come from clients: shown as text, never run as markup.
+  const evil = "<img src=x onerror=window.__xss=1>";
+  const erow = page.locator("tr[data-proxy]").filter({ hasText: evil });
+  check(await erow.count() === 1, "the proxy with markup in its name is listed as text");
+  check(await page.evaluate(() => window.__xss === undefined && !document.querySelector("main img")),
+    "markup from a proxy name ran");
+
   // Client row == API; its link block is shown.
   check(clients.length === 1, "one client");
   const c = clients[0];
@@ -66,6 +73,7 @@ try {
   check(await cellV(crow, "transport") === c.link.transport, "client transport");
   check(await cellV(crow, "address") === c.address, "client address");
   check(await cellV(crow, "proxies") === c.proxies.join(","), "client proxies");
+  check(c.proxies.length === 3, "three proxies online: " + c.proxies);
   check((await cellV(crow, "srttMs")) !== "", "client RTT shown");
   check(await cellV(crow, "retransmits") === String(c.link.retransmits), "retransmits");
 

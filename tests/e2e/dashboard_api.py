@@ -30,6 +30,7 @@ def phase_transfer(args):
     check(p["conf"]["remotePort"] > 0 and p["curConns"] == 0, "proxy %r" % p)
     for k in ("lastStartTime", "lastCloseTime", "clientID", "user"):
         check(k in p, "proxy has no " + k)
+    check(get_json(wp, "/api/proxies/" + U)["name"] == U, "/api/proxies/{name}")
     lst = get_json(wp, "/api/proxy/tcp")["proxies"]
     check([x["name"] for x in lst] == [E], "tcp list %r" % lst)
     check(lst[0]["clientVersion"] == "0.54.0", "clientVersion in the list")
@@ -83,17 +84,20 @@ def phase_live(args):
     look: rates are non-zero, counters only grow; then it stops and the
     rates fall to zero after the 10-s window."""
     wp, nt, rp = int(args[0]), args[1], args[2]
+    # First the earlier transfer leaves the window, so that what follows
+    # is the pings' doing.
+    wait_for("the earlier transfer's rate back to zero",
+             lambda: (lambda x: x["rateIn"] == 0 and x["rateOut"] == 0)(
+                 proxy(wp, E)), 14)
     m0, _ = scrape(wp)
     pinger = subprocess.Popen([nt, "rtt", "--host", "127.0.0.1", "--port", rp,
                                "--count", "250", "--interval-ms", "20",
                                "--timeout", "30"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        # The pinger's connection must be up (the earlier phase's transfer
-        # alone already makes the rates non-zero).
-        p = wait_for("a non-zero live rate on echo with the pinger connected",
-                     lambda: (lambda x: x if x["rateIn"] > 0 and x["rateOut"] > 0
-                              and x["curConns"] == 1 else None)(proxy(wp, E)), 8)
+        wait_for("a non-zero live rate on echo, one connection",
+                 lambda: (lambda x: x["rateIn"] > 0 and x["rateOut"] > 0 and
+                          x["curConns"] == 1)(proxy(wp, E)), 8)
         c = get_json(wp, "/api/clients")["clients"][0]
         check(c["rateIn"] > 0 and c["rateOut"] > 0, "client rate %r" % c)
         si = get_json(wp, "/api/serverinfo")
@@ -133,7 +137,7 @@ def phase_errors(args):
               "401 without WWW-Authenticate")
     st, _, _ = request(wp, "/healthz", auth=None)
     check(st == 200, "/healthz without auth: %d" % st)
-    for path in ("/api/proxy/tcp/nope", "/api/traffic/nope",
+    for path in ("/api/proxy/tcp/nope", "/api/traffic/nope", "/api/proxies/nope",
                  "/api/proxy/udp/" + E, "/api/clients/nope", "/nope",
                  "/static/nope.js"):
         st, _, body = request(wp, path)
@@ -149,7 +153,27 @@ def phase_errors(args):
     check(st == 200 and "javascript" in hdr["content-type"], "app.js")
 
 
-PHASES = {"transfer": phase_transfer, "live": phase_live, "errors": phase_errors}
+def phase_offline(args):
+    """The client left: its entry stays, offline, without a link; its
+    proxies stay listed offline with their counts."""
+    wp, n = int(args[0]), int(args[1])
+    c = wait_for("the client offline", lambda: (lambda c: c if not c["online"] else None)(
+        get_json(wp, "/api/clients")["clients"][0]))
+    check(c["link"] is None and c["disconnectedAt"] >= c["lastConnectedAt"] > 0,
+          "offline client %r" % c)
+    check(c["proxies"] == [] and c["trafficIn"] >= n, "offline client %r" % c)
+    p = proxy(wp, E)
+    check(p["status"] == "offline" and p["conf"] is None and p["lastCloseTime"] != "",
+          "offline proxy %r" % p)
+    si = get_json(wp, "/api/serverinfo")
+    check(si["clientCounts"] == 0 and si["proxyTypeCount"] == {}, "serverinfo %r" % si)
+    m, _ = scrape(wp)
+    check(m[("frp_server_client_counts", ())] == 0, "metric client counts")
+    check(not any(k[0].startswith("frps_link_") for k in m), "link metrics of a gone client")
+
+
+PHASES = {"transfer": phase_transfer, "live": phase_live, "errors": phase_errors,
+          "offline": phase_offline}
 
 if __name__ == "__main__":
     import sys

@@ -29,6 +29,10 @@ log "sent and got back $N bytes: $out"
 $PY transfer "$WP" "$N" || fail "API after a known transfer"
 $PY live "$WP" "$NT" "$RP" || fail "live rates / monotonic counters"
 $PY errors "$WP" || fail "auth and error answers"
+# The debug log renders the same link views (every minute, first after 5 s).
+grep -q "\] link tcp srtt [0-9]* ms rto [0-9]* ms retransmits 0 .*rate in" "$T/frps.log" ||
+	fail "no link health line in frps's debug log"
 stop frpc
+$PY offline "$WP" "$N" || fail "after the client left"
 stop frps || fail "frps did not exit cleanly"
 log "ok"

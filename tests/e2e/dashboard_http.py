@@ -98,6 +98,34 @@ def run(args):
         # Still serving after each one.
         st, _, _ = request(wp, "/healthz", auth=None)
         check(st == 200, "after %s: /healthz %d" % (name, st))
+    # Seeded random mutations of valid requests: every answer is a status
+    # the server means (2xx/4xx/5xx from a handler or evhttp) or a closed
+    # connection, and the server keeps serving.
+    import random
+    rnd = random.Random(int(os.environ.get("FUZZ_SEED", "1")))
+    seeds = [get(b"/api/serverinfo"), get(b"/api/proxy/tcp/x"), get(b"/metrics"),
+             b"PUT /api/proxies HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+             get(b"/static/app.js", b"Range: bytes=0-10\r\n")]
+    tokens = [b"\r\n", b":", b" ", b"%", b"%00", b"/../", b"\x00", b"\xff" * 8,
+              b"Content-Length: 99999999999\r\n", b"Transfer-Encoding: chunked\r\n",
+              b"Authorization: Basic =\r\n", b"HTTP/1.1", b"?" * 300]
+    statuses = {}
+    for i in range(int(os.environ.get("FUZZ_ITERS", "150"))):
+        b = bytearray(rnd.choice(seeds))
+        for _ in range(rnd.randint(1, 4)):
+            at = rnd.randrange(len(b))
+            op = rnd.randrange(3)
+            if op == 0:
+                b[at] = rnd.randrange(256)
+            elif op == 1:
+                del b[at:at + rnd.randint(1, 8)]
+            else:
+                b[at:at] = rnd.choice(tokens)
+        st = raw(wp, bytes(b), read_secs=1.0)
+        statuses[st] = statuses.get(st, 0) + 1
+        check(st == 0 or 200 <= st < 600, "mutation %d: status %d" % (i, st))
+    check(request(wp, "/healthz", auth=None)[0] == 200, "/healthz after the mutations")
+    print("mutated requests, statuses:", dict(sorted(statuses.items())))
     # A connection that sends half a request and then nothing is not a
     # descriptor forever: closing it from our side frees it at once.
     socks = []

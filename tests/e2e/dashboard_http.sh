@@ -23,4 +23,12 @@ rc=0
 [ "$rc" = 2 ] || fail "frps started (exit $rc) with an open dashboard and no password"
 grep -q "webServer.addr 0.0.0.0 is not a loopback address: set webServer.password" \
 	"$T/open.log" || fail "no clear message: $(cat "$T/open.log")"
+log "keys that need webServer.port are not silently ignored"
+write_frps "$T/noweb.yaml" "$SP" "webServer: {statsFile: $T/x.json}" "enablePrometheus: true"
+start noweb "$FRPS" -c "$T/noweb.yaml" --transports-dir "$XDIR"
+wait_log noweb "webServer.statsFile is set but webServer.port is 0" 5 ||
+	fail "no warning for statsFile without a port"
+wait_log noweb "enablePrometheus needs webServer.port" 5 ||
+	fail "no warning for enablePrometheus without a port"
+stop noweb || fail "frps did not exit cleanly"
 log "ok"

@@ -4,8 +4,9 @@
  *
  *   udp_impair --listen 127.0.0.1:LP --to 127.0.0.1:TP [--delay-ms D]
  *       [--jitter-ms J] [--loss PCT] [--dup PCT] [--reorder PCT]
- *       [--reorder-gap-ms G] [--rate-kbps R] [--seed S] [--port-file F]
- *       [--pidfile F] [--queue-bytes N] [--timeout T] ...
+ *       [--reorder-gap-ms G] [--rate BPS | --rate-kbps R] [--queue N]
+ *       [--seed S] [--port-file F] [--pidfile F] [--queue-bytes N]
+ *       [--timeout T] ...
  *
  * Clients send to LP; each client address gets its own socket connected to
  * TP, so replies map back to the right client. Both directions ("up" =
@@ -14,8 +15,12 @@
  * delay). Per packet, in this order:
  *   loss     dropped with probability PCT
  *   dup      with probability PCT a second copy follows (own jitter)
- *   rate     serialised on a link of R kbit/s (payload + 28 bytes of
- *            IP/UDP header), so a burst queues and trickles out
+ *   rate     serialised on a link of BPS bit/s (or R kbit/s; payload + 28
+ *            bytes of IP/UDP header), so a burst queues and trickles out;
+ *            with --queue N the bottleneck is a tail-drop FIFO of N
+ *            packets: a packet that finds N still waiting for (or in)
+ *            the serializer is dropped (btl_drop), as a home router's
+ *            uplink queue does
  *   delay    one way, D +- uniform J ms (never below 0): RTT = 2 * D
  *   reorder  with probability PCT held back G ms more (default 10), so
  *            packets sent shortly after it overtake it
@@ -60,7 +65,8 @@ struct pkt {
 struct dir_params {
 	uint64_t delay_us, jitter_us, reorder_gap_us;
 	uint32_t loss_ppm, dup_ppm, reorder_ppm;
-	uint64_t rate_kbps;	/* 0 = unlimited */
+	uint64_t rate_bps;	/* 0 = unlimited */
+	uint32_t queue_pkts;	/* bottleneck FIFO limit, 0 = none */
 };
 
 struct dir_state {
@@ -71,7 +77,9 @@ struct dir_state {
 	struct pkt **heap;
 	size_t n, cap;
 	uint64_t rx, rx_bytes, lost, dups, reordered, qdrop, tx, tx_bytes,
-		tx_err;
+		tx_err, btl_drop;
+	uint64_t *dep;		/* serializer departures of queued packets */
+	uint32_t dep_head, dep_n;
 };
 
 struct impair;
@@ -223,6 +231,19 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	arm_timer(im);
 }
 
+/* Tail drop: forget packets the serializer finished by now; room if
+ * fewer than queue_pkts remain. */
+static int btl_admit(struct dir_state *d, uint64_t now)
+{
+	uint32_t cap = d->p.queue_pkts + 1;
+
+	while (d->dep_n && d->dep[d->dep_head] <= now) {
+		d->dep_head = (d->dep_head + 1) % cap;
+		d->dep_n--;
+	}
+	return d->dep_n < d->p.queue_pkts;
+}
+
 static uint64_t draw(struct dir_state *d)
 {
 	return tool_splitmix(&d->rng);
@@ -258,12 +279,23 @@ static void impair_packet(struct impair *im, int dir, struct client *cl,
 			d->qdrop++;
 			continue;
 		}
-		if (p->rate_kbps) {
-			/* kbit/s = bits per ms: bytes * 8000 / kbps us */
-			uint64_t ser = ((uint64_t)(len + UDP_IP_OVERHEAD) * 8000 +
-					p->rate_kbps - 1) / p->rate_kbps;
+		if (p->rate_bps) {
+			/* IP mode: the packet already is what the link carries */
+			size_t wire = len + (im->tun[0] >= 0 ? 0 : UDP_IP_OVERHEAD);
+			uint64_t ser = ((uint64_t)wire * 8000000 + p->rate_bps - 1) /
+				       p->rate_bps;
+
+			if (p->queue_pkts && !btl_admit(d, now)) {
+				d->btl_drop++;
+				continue;
+			}
 			sent = (d->link_free > now ? d->link_free : now) + ser;
 			d->link_free = sent;
+			if (p->queue_pkts) {
+				d->dep[(d->dep_head + d->dep_n) % (p->queue_pkts + 1)] =
+					sent;
+				d->dep_n++;
+			}
 		}
 		if (p->jitter_us)
 			delay += (int64_t)(r_jit[c] % (2 * p->jitter_us + 1)) -
@@ -480,13 +512,14 @@ static void print_counters(const struct impair *im, const char *why)
 		fprintf(stderr, "udp_impair %s dir=%s rx=%llu rx_bytes=%llu "
 			"lost=%llu dup=%llu reordered=%llu qdrop=%llu tx=%llu "
 			"tx_bytes=%llu tx_err=%llu queued_pkts=%zu "
-			"queued_bytes=%zu\n", why, names[i],
+			"queued_bytes=%zu btl_drop=%llu\n", why, names[i],
 			(unsigned long long)d->rx, (unsigned long long)d->rx_bytes,
 			(unsigned long long)d->lost, (unsigned long long)d->dups,
 			(unsigned long long)d->reordered,
 			(unsigned long long)d->qdrop, (unsigned long long)d->tx,
 			(unsigned long long)d->tx_bytes,
-			(unsigned long long)d->tx_err, d->n, d->queued);
+			(unsigned long long)d->tx_err, d->n, d->queued,
+			(unsigned long long)d->btl_drop);
 	}
 	fprintf(stderr, "udp_impair %s clients=%zu clients_total=%llu "
 		"clients_refused=%llu\n", why, im->nclients,
@@ -521,8 +554,8 @@ static void usage(FILE *f)
 	fputs("usage: udp_impair --listen HOST:PORT --to HOST:PORT\n"
 	      "   or: udp_impair --tun TUN_A,TUN_B (IP packets A <-> B)\n"
 	      "  [--delay-ms D] [--jitter-ms J] [--loss PCT] [--dup PCT]\n"
-	      "  [--reorder PCT] [--reorder-gap-ms G] [--rate-kbps R]\n"
-	      "  [--seed S] [--queue-bytes N] [--max-clients N]\n"
+	      "  [--reorder PCT] [--reorder-gap-ms G] [--rate BPS | --rate-kbps R]\n"
+	      "  [--queue PACKETS] [--seed S] [--queue-bytes N] [--max-clients N]\n"
 	      "  [--idle-ms N] [--port-file F] [--pidfile F] [--timeout T]\n"
 	      "  [--loss-up PCT] [--loss-down PCT] [--delay-up-ms D]"
 	      " [--delay-down-ms D]\n"
@@ -535,8 +568,8 @@ static uint32_t pct_ppm(double pct) { return (uint32_t)(pct * 10000.0 + 0.5); }
 struct cli {
 	const char *listen, *to, *port_file, *pidfile, *tun;
 	double delay[2], jitter, loss[2], dup, reorder, gap, timeout;
-	uint64_t seed, queue_max;
-	long rate, max_clients, idle_ms;
+	uint64_t seed, queue_max, rate_bps;
+	long rate, max_clients, idle_ms, queue_pkts;
 };
 
 static int parse_args(int argc, char **argv, struct cli *c)
@@ -544,7 +577,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	enum { O_LISTEN = 256, O_TO, O_DELAY, O_JITTER, O_LOSS, O_DUP,
 	       O_REORDER, O_GAP, O_RATE, O_SEED, O_QUEUE, O_MAXCL, O_IDLE,
 	       O_PORTFILE, O_PIDFILE, O_TIMEOUT, O_LOSS_UP, O_LOSS_DOWN,
-	       O_DELAY_UP, O_DELAY_DOWN, O_TUN, O_HELP };
+	       O_DELAY_UP, O_DELAY_DOWN, O_TUN, O_RATE_BPS, O_QPKTS, O_HELP };
 	static const struct option lo[] = {
 		{ "listen", 1, 0, O_LISTEN }, { "to", 1, 0, O_TO },
 		{ "tun", 1, 0, O_TUN },
@@ -552,6 +585,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "loss", 1, 0, O_LOSS }, { "dup", 1, 0, O_DUP },
 		{ "reorder", 1, 0, O_REORDER }, { "reorder-gap-ms", 1, 0, O_GAP },
 		{ "rate-kbps", 1, 0, O_RATE }, { "seed", 1, 0, O_SEED },
+		{ "rate", 1, 0, O_RATE_BPS }, { "queue", 1, 0, O_QPKTS },
 		{ "queue-bytes", 1, 0, O_QUEUE }, { "max-clients", 1, 0, O_MAXCL },
 		{ "idle-ms", 1, 0, O_IDLE }, { "port-file", 1, 0, O_PORTFILE },
 		{ "pidfile", 1, 0, O_PIDFILE }, { "timeout", 1, 0, O_TIMEOUT },
@@ -586,6 +620,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case O_REORDER: bad |= tool_parse_double(optarg, 0, 100, &c->reorder); break;
 		case O_GAP: bad |= tool_parse_double(optarg, 0, 600000, &c->gap); break;
 		case O_RATE: bad |= tool_parse_long(optarg, 0, 100000000, &c->rate); break;
+		case O_RATE_BPS: bad |= tool_parse_size(optarg, &c->rate_bps); break;
+		case O_QPKTS: bad |= tool_parse_long(optarg, 1, 1000000, &c->queue_pkts); break;
 		case O_SEED: bad |= tool_parse_size(optarg, &c->seed); break;
 		case O_QUEUE: bad |= tool_parse_size(optarg, &c->queue_max); break;
 		case O_MAXCL: bad |= tool_parse_long(optarg, 1, 65536, &c->max_clients); break;
@@ -639,7 +675,15 @@ int main(int argc, char **argv)
 		d->p.loss_ppm = pct_ppm(c.loss[i]);
 		d->p.dup_ppm = pct_ppm(c.dup);
 		d->p.reorder_ppm = pct_ppm(c.reorder);
-		d->p.rate_kbps = (uint64_t)c.rate;
+		d->p.rate_bps = c.rate_bps ? c.rate_bps : (uint64_t)c.rate * 1000;
+		d->p.queue_pkts = (uint32_t)c.queue_pkts;
+		if (d->p.queue_pkts && !d->p.rate_bps) {
+			fprintf(stderr, "udp_impair: --queue needs --rate\n");
+			return 2;
+		}
+		if (d->p.queue_pkts &&
+		    !(d->dep = calloc(d->p.queue_pkts + 1, sizeof(*d->dep))))
+			return 1;
 		d->rng = c.seed * 2 + (uint64_t)i;
 		(void)tool_splitmix(&d->rng);
 	}
@@ -731,6 +775,7 @@ out:
 		while (im.d[dir].n)
 			free(heap_pop(&im.d[dir]));
 		free(im.d[dir].heap);
+		free(im.d[dir].dep);
 	}
 	for (int h = 0; h < CLIENT_BUCKETS; h++) {
 		while (im.buckets[h]) {

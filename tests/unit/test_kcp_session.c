@@ -215,6 +215,28 @@ static void dial_and_echo(struct env *e, const struct xport_option *o, size_t n)
 	char got[16] = "";
 	ck_assert_int_eq(bufferevent_read(sb, got, sizeof(got)), 9);
 	ck_assert_mem_eq(got, "hello kcp", 9);
+	/* the sender's path model shows in the stats once an ACK came back
+	 * (the controller is the default; `congestion: none` has none) */
+	bool cc = true;
+	for (size_t i = 0; i < n; i++)
+		cc = cc && !(strcmp(o[i].key, "congestion") == 0 &&
+			     strcmp(o[i].value, "none") == 0);
+	struct xport_stats st;
+	for (int i = 0; i < 50; i++) {
+		memset(&st, 0, sizeof(st));
+		ck_assert_int_eq(e->ops->stream_stats(e->dialed, &st), 0);
+		if (st.min_rtt_ms)
+			break;
+		run_for(e, 10);
+	}
+	if (cc) {
+		ck_assert_uint_gt(st.min_rtt_ms, 0);
+		ck_assert_uint_gt(st.pacing_bps, 0);
+		ck_assert_uint_eq(st.inflight_bytes, 0);
+	} else {
+		ck_assert_uint_eq(st.min_rtt_ms, 0);
+		ck_assert_uint_eq(st.pacing_bps, 0);
+	}
 	e->ops->stream_close(e->dialed, XPORT_CLOSE_ABORT);
 	e->dialed = NULL;
 	run_for(e, 10);
@@ -269,6 +291,13 @@ START_TEST(bad_options_name_the_key)
 	ck_assert_ptr_nonnull(strstr(err, "mode"));
 	const struct xport_option f[] = {{"dataShards", "10"}, {"parityShards", "0"}};
 	ck_assert_int_eq(ops->init(base, f, 2, &ctx, err, sizeof(err)), -EINVAL);
+	const struct xport_option g[] = {{"congestion", "cubic"}};
+	ck_assert_int_eq(ops->init(base, g, 1, &ctx, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "congestion"));
+	/* noCongestion is kcp-go's switch: it contradicts the controller */
+	const struct xport_option h[] = {{"congestion", "bbr"}, {"noCongestion", "0"}};
+	ck_assert_int_eq(ops->init(base, h, 2, &ctx, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "noCongestion"));
 	event_base_free(base);
 }
 END_TEST
@@ -276,9 +305,9 @@ END_TEST
 START_TEST(session_cap_and_dead_port)
 {
 	struct env e;
-	const struct xport_option o[] = {{"maxSessions", "1"}};
-	env_up(&e, o, 1);
-	dial_and_echo(&e, o, 1);
+	const struct xport_option o[] = {{"maxSessions", "1"}, {"congestion", "none"}};
+	env_up(&e, o, 2);
+	dial_and_echo(&e, o, 2);
 	/* A second peer is refused while the first session lives. */
 	uint8_t seg[24] = {0};
 	put32(seg, 77);

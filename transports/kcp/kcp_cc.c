@@ -37,7 +37,9 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
  * fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS rounds in a row. */
 #define QUEUE_FRAC 8          /* min_rtt / 8 */
 #define QUEUE_MIN_MS 3
+#define OVERFLOW_MIN_RETX 8   /* STARTUP: resends that can mean overflow */
 #define QUEUE_ROUNDS 2
+#define QUEUE_CUT 16          /* then the measured rate less 1/16 */
 
 static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
 				       1000, 1000, 1000, 1000};
@@ -57,6 +59,11 @@ static uint32_t seg_charge(const struct kcp *k, uint32_t len)
 static uint32_t full_charge(const struct kcp *k)
 {
 	return seg_charge(k, k->mss);
+}
+
+static uint32_t seg_charge_full(const struct kcp_bbr *b)
+{
+	return b->full_seg;
 }
 
 static uint32_t rtt_or_guess(const struct kcp_bbr *b)
@@ -104,6 +111,7 @@ void kcp_cc_reset(struct kcp *k)
 	b->ds = ds;
 	b->ps = ps;
 	b->rng = 0x9e3779b97f4a7c15ull ^ k->conv;
+	b->full_seg = full_charge(k);
 	b->cwnd = INIT_CWND_SEGS * full_charge(k);
 	b->pacing_rate = (uint64_t)b->cwnd * 1000 / INIT_RTT_MS *
 			 HIGH_GAIN / GAIN_UNIT;
@@ -145,6 +153,16 @@ void kcp_cc_refill(struct kcp *k, uint32_t now)
 		b->credit = cap;
 }
 
+bool kcp_cc_stalled(const struct kcp *k, uint32_t now)
+{
+	uint32_t half = (uint32_t)(k->srtt > 0 ? k->srtt : 0) / 2;
+
+	if (half < k->interval)
+		half = k->interval;
+	return k->bbr.inflight == 0 ||
+	       tdiff(now, k->bbr.delivered_ms) >= (int32_t)half;
+}
+
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
@@ -158,15 +176,17 @@ void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 	b->credit -= (int64_t)c;
 }
 
-bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s)
+bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s, bool head)
 {
 	struct kcp_bbr *b = &k->bbr;
 
 	if (b->credit <= 0)
 		return false;
-	/* a first transmission also needs room under the inflight cap;
-	 * retransmissions replace data already counted in flight */
-	return s->xmit > 0 || b->inflight == 0 ||
+	/* Everything needs room under the inflight cap, retransmissions
+	 * too (a burst of spurious RTOs on a suddenly longer queue must not
+	 * feed the queue); the oldest unacknowledged segment always may go,
+	 * so a path that lost everything still recovers. */
+	return b->inflight == 0 || head ||
 	       b->inflight + seg_charge(k, s->len) <= b->cwnd;
 }
 
@@ -181,8 +201,10 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 	/* every copy counts in flight until the segment is acknowledged:
 	 * lost copies then hold back new data for a round, and a burst of
 	 * retransmissions cannot add to a queue behind the cap's back */
-	if (s->copies)
+	if (s->copies) {
 		b->round_retx++;
+		b->q_retx++;
+	}
 	b->inflight += c;
 	s->charge = c;
 	if (s->copies < UINT8_MAX)
@@ -237,6 +259,8 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 		b->round_rtt = rtt;
 	if (rtt > b->round_rtt_max)
 		b->round_rtt_max = rtt;
+	if (!b->q_min || rtt < b->q_min)
+		b->q_min = rtt;
 	/* expiry is PROBE_RTT's business (update_state) */
 	if (!b->min_rtt || rtt <= b->min_rtt) {
 		b->min_rtt = rtt;
@@ -268,68 +292,89 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
 	b->btl_bw = bw_max(b);
 }
 
-/* A round whose every RTT sample sat well above the propagation delay
- * means the queue did not empty once. In STARTUP that is the full pipe.
- * In PROBE_BW the pacing rate ran a little above the path's (the ms clock
- * makes the max filter err upwards by ~1 ms per sample interval): spend
- * one 3/4 phase draining. If the queue still stands after that, the
- * bandwidth the filter remembers is more than the path gives now (the
- * rate dropped, or another flow came): keep only the last rounds'
- * samples, which were taken with the link busy, so they are the rate. */
-static void check_standing_queue(struct kcp_bbr *b)
+/* A standing queue: every RTT sample over one min_rtt of time sat well
+ * above the propagation delay, so the queue did not empty once (checked
+ * per min_rtt of time, not per round, because a growing queue stretches
+ * the rounds). Outside STARTUP the pacing rate ran above the path's: the
+ * ms clock makes the max filter err upwards at low rates, the path may
+ * have slowed down, or another flow came. After QUEUE_ROUNDS such
+ * windows in a row the delivery rate measured over the last one (the link
+ * was busy all along, so it is the rate we get) minus 1/16 replaces the
+ * estimate, and DRAIN (pacing gain 1/2.885) empties the queue before
+ * PROBE_BW resumes. */
+static void check_standing_queue(struct kcp_bbr *b, uint32_t now)
 {
 	uint32_t margin = b->min_rtt / QUEUE_FRAC;
+	uint32_t span = (uint32_t)tdiff(now, b->q_ms);
+	uint64_t got = b->delivered - b->q_del;
 
 	if (margin < QUEUE_MIN_MS)
 		margin = QUEUE_MIN_MS;
-	if (b->mode == BBR_DRAIN || b->mode == BBR_PROBE_RTT || !b->min_rtt ||
-	    !b->round_rtt || b->round_rtt <= b->min_rtt + margin) {
+	if (b->mode != BBR_PROBE_BW || !b->q_min ||
+	    b->q_min <= b->min_rtt + margin) {
+		if (b->mode == BBR_PROBE_BW)
+			b->settling = false;
 		b->queue_rounds = 0;
 		return;
 	}
-	b->queue_rounds++;
-	if (b->queue_rounds == QUEUE_ROUNDS) {
-		b->cycle = 1; /* the 3/4 phase */
-		b->cycle_ms = b->now;
-	} else if (b->queue_rounds >= 2 * QUEUE_ROUNDS) {
-		for (int i = 0; i < BBR_BW_ROUNDS; i++)
-			if (b->rounds - b->bw_slot_round[i] > 2)
-				b->bw_slot_round[i] = b->rounds - BBR_BW_ROUNDS;
-		b->btl_bw = bw_max(b);
-		b->queue_rounds = 0;
-		b->cycle = 1;
-		b->cycle_ms = b->now;
+	if (++b->queue_rounds < QUEUE_ROUNDS)
+		return;
+	/* Right after STARTUP the queue is what STARTUP left (with the
+	 * repairs of its overflow, which keep the link busy without
+	 * delivering): drain it, the estimate stands. */
+	if (span && got && !b->settling) {
+		uint64_t rate = got * 1000 / span;
+
+		rate -= rate / QUEUE_CUT;
+		/* at most halve per step: repairs after heavy loss also keep
+		 * the link busy without delivering anything new */
+		if (rate < b->btl_bw / 2)
+			rate = b->btl_bw / 2;
+		if (rate < b->btl_bw) {
+			b->btl_bw = rate;
+			for (int i = 0; i < BBR_BW_ROUNDS; i++)
+				if (b->bw_slot[i] > rate)
+					b->bw_slot[i] = rate;
+		}
 	}
+	/* drain what stood, down to one BDP in flight */
+	b->mode = BBR_DRAIN;
+	(void)now;
 }
 
 /* STARTUP doubles the rate every round and stops when it stops paying
  * (the bandwidth grew less than 25 % in 3 rounds, as BBR). A shallow
  * queue overflows long before that on a long path, and the drops keep the
  * samples low, so a round that ended with a queue (its largest RTT sample
- * a quarter above the min RTT) and saw retransmissions, or two such rounds
- * in a row, also mean the pipe is full. */
+ * a quarter above the min RTT) and resent a tenth of what it delivered,
+ * or two rounds in a row with a queue and no growth, also mean the pipe
+ * is full. */
 static void check_full_pipe(struct kcp_bbr *b)
 {
+	uint32_t margin = b->min_rtt / 4 > QUEUE_MIN_MS ? b->min_rtt / 4
+							: QUEUE_MIN_MS;
+	bool queue = b->min_rtt && b->round_rtt_max > b->min_rtt + margin;
+
 	if (b->full_pipe || !b->round_start)
 		return;
-	if (b->min_rtt && b->round_rtt_max >
-	    b->min_rtt + (b->min_rtt / 4 > QUEUE_MIN_MS ? b->min_rtt / 4
-							: QUEUE_MIN_MS)) {
-		if (b->round_retx || ++b->startup_queue >= 2) {
-			b->full_pipe = true;
-			return;
-		}
-	} else {
-		b->startup_queue = 0;
+	/* overflow: a tenth of the round resent, 8 segments at least (random
+	 * loss is mostly repaired by FEC, and below that anyway) */
+	if (queue && b->round_retx >= OVERFLOW_MIN_RETX &&
+	    (uint64_t)b->round_retx * 10 * seg_charge_full(b) >
+		    b->delivered - b->round_del) {
+		b->full_pipe = true;
+		return;
 	}
 	if (b->app_rs)
 		return;
 	if (b->btl_bw * GAIN_UNIT >= b->full_bw * FULL_BW_GROWTH) {
 		b->full_bw = b->btl_bw;
 		b->full_cnt = 0;
+		b->startup_queue = 0;
 		return;
 	}
-	if (++b->full_cnt >= FULL_BW_ROUNDS)
+	b->startup_queue = queue ? b->startup_queue + 1 : 0;
+	if (++b->full_cnt >= FULL_BW_ROUNDS || b->startup_queue >= 2)
 		b->full_pipe = true;
 }
 
@@ -367,10 +412,16 @@ static void update_state(struct kcp *k, uint32_t now)
 	struct kcp_bbr *b = &k->bbr;
 	uint32_t min_cwnd = MIN_CWND_SEGS * full_charge(k);
 
-	if (b->mode == BBR_STARTUP && b->full_pipe)
+	if (b->mode == BBR_STARTUP && b->full_pipe) {
 		b->mode = BBR_DRAIN;
-	if (b->mode == BBR_DRAIN && b->inflight <= bdp(b, GAIN_UNIT))
+		b->startup_drain = true;
+	}
+	if (b->mode == BBR_DRAIN && b->inflight <= bdp(b, GAIN_UNIT)) {
+		if (b->startup_drain)
+			b->settling = true;
+		b->startup_drain = false;
 		enter_probe_bw(b, now);
+	}
 	if (b->mode == BBR_PROBE_BW)
 		advance_cycle(k, now);
 	/* min_rtt expired: measure the empty path again */
@@ -409,9 +460,11 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 
 	if (b->btl_bw) {
 		rate = b->btl_bw * pacing_gain(b) / GAIN_UNIT;
-		/* startup never slows down on a low early sample */
-		if (b->full_pipe || rate > b->pacing_rate)
+		/* startup never slows down on a low early sample, except
+		 * that the first one replaces the guess the flow began with */
+		if (b->full_pipe || rate > b->pacing_rate || !b->rate_set)
 			b->pacing_rate = rate;
+		b->rate_set = true;
 	}
 	if (b->mode == BBR_PROBE_RTT) {
 		b->cwnd = min_cwnd;
@@ -451,9 +504,8 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		b->next_round = b->delivered;
 		b->rounds++;
 		b->round_start = true;
-		b->now = now;
-		check_standing_queue(b);
 		check_full_pipe(b);
+		b->round_del = b->delivered;
 		b->round_rtt = 0;
 		b->round_rtt_max = 0;
 		b->round_retx = 0;
@@ -475,6 +527,13 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		if (iv >= (b->min_rtt ? b->min_rtt : 1) &&
 		    (!b->app_rs || bw >= b->btl_bw))
 			bw_update(b, bw);
+	}
+	if (b->min_rtt && tdiff(now, b->q_ms) >= (int32_t)b->min_rtt) {
+		check_standing_queue(b, now);
+		b->q_ms = now;
+		b->q_min = 0;
+		b->q_retx = 0;
+		b->q_del = b->delivered;
 	}
 	update_state(k, now);
 	set_rate_and_cwnd(k, acked);

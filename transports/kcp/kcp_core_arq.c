@@ -411,7 +411,7 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		.una = k->rcv_nxt,
 	};
 	uint32_t resent, cwnd_eff, moved, minrto = k->interval;
-	uint32_t lost = 0, fast = 0, early = 0;
+	uint32_t lost = 0, fast = 0, early = 0, seen = 0;
 	bool blocked = false;
 
 	k->opos = k->reserved;
@@ -480,11 +480,21 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		struct kcp_seg *s = ring_at(&k->snd_buf, i);
 		enum xmit_why why;
 		int32_t left;
+		bool head;
 
 		if (s->acked)
 			continue;
 		why = xmit_kind(s, now, resent, moved);
-		if (why != XMIT_NONE && k->bbr.on && !kcp_cc_can_send(k, s)) {
+		head = seen++ == 0; /* the oldest unacknowledged segment */
+		/* With the controller, a timer that expires while ACKs still
+		 * flow is the queue growing, not a loss (fast retransmit
+		 * finds those): only the head, or a stalled ACK clock, may
+		 * resend on a timeout. */
+		if (why == XMIT_TIMEOUT && k->bbr.on && !head &&
+		    !kcp_cc_stalled(k, now))
+			why = XMIT_NONE;
+		if (why != XMIT_NONE && k->bbr.on &&
+		    !kcp_cc_can_send(k, s, head && why != XMIT_FIRST)) {
 			/* pacing or the inflight cap: everything behind
 			 * waits too (retransmissions come first in sn
 			 * order, so they are not overtaken) */

@@ -59,6 +59,9 @@ struct kcp_bbr {
 	uint8_t mode;               /* BBR_STARTUP .. BBR_PROBE_RTT */
 	uint8_t cycle;              /* PROBE_BW gain phase 0..7 */
 	bool full_pipe, app_rs, rs_valid, round_start, probe_rtt_round;
+	bool rate_set;              /* pacing follows a sample, not the guess */
+	bool startup_drain;         /* DRAIN after STARTUP */
+	bool settling;              /* PROBE_BW, startup's queue not gone yet */
 	uint32_t extra, ds, ps;     /* kcp_set_wire */
 	uint64_t delivered;         /* link bytes acknowledged so far */
 	uint32_t delivered_ms, first_sent_ms;
@@ -75,9 +78,13 @@ struct kcp_bbr {
 	uint32_t round_rtt_max;     /* largest */
 	uint32_t round_retx;        /* retransmissions this round */
 	uint32_t startup_queue;     /* STARTUP rounds in a row with a queue */
+	uint64_t round_del;         /* delivered when the round began */
+	uint32_t full_seg;          /* link bytes of a full segment */
 	uint32_t queue_rounds;      /* rounds in a row with a standing queue */
 	uint32_t cycle_ms, probe_rtt_done;
-	uint32_t now;               /* clock of the input being processed */
+	uint32_t q_ms, q_min;       /* standing-queue window: start, min RTT */
+	uint64_t q_del;             /* delivered at its start */
+	uint32_t q_retx;            /* retransmissions in it */
 	uint64_t pacing_rate;       /* bytes/s */
 	uint32_t cwnd, inflight;    /* bytes */
 	int64_t credit;             /* pacing budget, bytes */
@@ -201,9 +208,9 @@ int kcp_core_rcv_insert(struct kcp *k, const struct kcp_hdr *h,
 
 /* kcp_cc.c: the BBR-like controller's hooks into input and flush. */
 void kcp_cc_reset(struct kcp *k);
-/* May s go out now (pacing budget; first transmissions also the inflight
- * cap)? */
-bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s);
+/* May s go out now (pacing budget, inflight cap; head = the oldest
+ * unacknowledged segment, which the cap never holds back)? */
+bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s, bool head);
 void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now);
 /* s was acknowledged, first time only: by its ACK (known, ts = the echo
  * of the copy that arrived) or by una. */
@@ -214,6 +221,8 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now);
  * updates the model. */
 void kcp_cc_on_input_end(struct kcp *k, uint32_t now);
 void kcp_cc_refill(struct kcp *k, uint32_t now);
+/* No delivery for half an RTT (at least one interval). */
+bool kcp_cc_stalled(const struct kcp *k, uint32_t now);
 /* End of a flush's transmit pass: blocked = data was left for the pacer,
  * idle = nothing at all was left to send. */
 void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle);

@@ -116,6 +116,7 @@ struct kcp_sess {
 	struct bufferevent *user;     /* the host's end of the pair */
 	struct bufferevent *mine;     /* ours */
 	struct event *timer;          /* next KCP wake-up */
+	uint64_t timer_at;            /* when it fires (host ms) */
 	struct event *reaper;         /* deferred free */
 	struct event *tail;           /* FEC tail guard, see tail_cb */
 	bool tail_armed;

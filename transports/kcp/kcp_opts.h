@@ -5,6 +5,10 @@
  * Defaults are frp's KCP settings so a stock frp client can log in: nodelay
  * 1/20/2/1, mtu 1350, windows 128/512 when dialing and 1024/1024 when
  * accepting, FEC 10/3, stream mode, write delay, no crypt layer ("null").
+ * Our own addition: `congestion: bbr` (the paced controller of kcp_cc.c;
+ * the windows then default to 8192/8192 and act as ceilings) or `none`
+ * (kcp-go's behaviour exactly, noCongestion as configured). An explicit
+ * noCongestion without `congestion` means `none`.
  */
 #ifndef KCP_OPTS_H
 #define KCP_OPTS_H
@@ -37,6 +41,7 @@ struct kcp_opts {
 					 that fills a hole twice */
 	bool tail_guard;              /* complete the open FEC group when
 					 bulk sending pauses */
+	int congestion;               /* KCP_CC_BBR (default) or KCP_CC_NONE */
 };
 
 /** Defaults, then every option applied in order. -EINVAL with err naming

@@ -305,6 +305,12 @@ static int k_stream_stats(struct xport_stream *xs, struct xport_stats *st)
 	st->rto_ms = kcp_rto(s->kcp);
 	st->send_queue = kcp_waitsnd(s->kcp) +
 			 (uint32_t)evbuffer_get_length(bufferevent_get_input(s->mine));
+	struct kcp_cc_info ci;
+	kcp_get_cc(s->kcp, &ci);
+	st->min_rtt_ms = ci.min_rtt;
+	st->inflight_bytes = ci.inflight;
+	st->btl_bw_bps = ci.btl_bw * 8;
+	st->pacing_bps = ci.pacing_rate * 8;
 	return 0;
 }
 

@@ -111,6 +111,10 @@ static int fec_emit(struct kcp_sess *s, uint8_t *buf, size_t len, int copies)
 	if (np < 0)
 		return np;
 	s->data_shards++;
+	/* the core paid for one copy; extra copies come out of the pacing
+	 * budget (kcp_set_wire scales this by the parity ratio) */
+	if (copies > 1)
+		kcp_cc_charge(s->kcp, (size_t)(copies - 1) * len, now32());
 	while (copies-- > 0)
 		emit(s, buf, len);
 	for (int i = 0; i < np; i++) {
@@ -129,8 +133,10 @@ static void sess_output(uint8_t *buf, size_t len, void *arg)
 	bool dup = len > s->hdr && want_dup(s, buf + s->hdr, len - s->hdr);
 	if (!s->fenc) {
 		emit(s, buf, len);
-		if (dup)
+		if (dup) {
+			kcp_cc_charge(s->kcp, len, now32());
 			emit(s, buf, len);
+		}
 		return;
 	}
 	fec_emit(s, buf, len, dup ? 2 : 1);
@@ -183,6 +189,8 @@ static void tail_fill(struct kcp_sess *s)
 		if (!sh || off + slen > sizeof(buf))
 			return;
 		memcpy(buf + off, sh, slen);
+		/* fillers are link bytes like any other: the pacer pays */
+		kcp_cc_charge(s->kcp, off + slen, now32());
 		if (fec_emit(s, buf, off + slen, 1) < 0)
 			return;
 		s->tail_fills++;
@@ -227,11 +235,17 @@ static void arm(struct kcp_sess *s, uint32_t ms)
 	if (s->state == KS_DEAD)
 		return;
 	tail_arm(s);
-	if (s->timer_armed && ms >= kcp_interval(s->kcp))
+	/* the pacer may want the core sooner than the caller thinks */
+	uint32_t pace = kcp_pace_wait(s->kcp, now32());
+	if (pace < ms)
+		ms = pace;
+	uint64_t at = kcp_host->now_ms() + ms;
+	if (s->timer_armed && at >= s->timer_at)
 		return;
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	evtimer_add(s->timer, &tv);
 	s->timer_armed = true;
+	s->timer_at = at;
 }
 
 /* Move what KCP has in order to the host, bounded by RCV_LIMIT. */
@@ -268,9 +282,9 @@ static bool drain_recv(struct kcp_sess *s)
 static bool pump_send(struct kcp_sess *s, bool force)
 {
 	struct evbuffer *in = bufferevent_get_input(s->mine);
-	uint32_t wnd = kcp_snd_wnd(s->kcp);
-	uint32_t rmt = kcp_rmt_wnd(s->kcp);
-	uint32_t limit = wnd < rmt ? wnd : rmt;
+	/* min(snd_wnd, rmt_wnd); with the controller also about twice what
+	 * the path holds, so memory follows the data in flight */
+	uint32_t limit = kcp_send_limit(s->kcp);
 	if (limit == 0)
 		limit = 1; /* let the probe machinery see a queued segment */
 	uint32_t mss = kcp_mss(s->kcp);
@@ -308,8 +322,11 @@ static bool pump_send(struct kcp_sess *s, bool force)
 		bufferevent_disable(s->mine, EV_READ);
 	else
 		bufferevent_enable(s->mine, EV_READ);
-	if (sent && !s->ctx->opts.write_delay)
-		kcp_flush(s->kcp, now32(), false);
+	if (sent && !s->ctx->opts.write_delay) {
+		uint32_t next = kcp_flush(s->kcp, now32(), false);
+		if (next < kcp_interval(s->kcp))
+			arm(s, next ? next : 1);
+	}
 	return sent;
 }
 
@@ -396,7 +413,10 @@ void kcp_sess_ack_batch(struct kcp_sess *s)
 	s->touched = false;
 	if (s->state == KS_DEAD)
 		return;
-	kcp_flush(s->kcp, now32(), kcp_waitsnd(s->kcp) == 0);
+	uint32_t next = kcp_flush(s->kcp, now32(), kcp_waitsnd(s->kcp) == 0);
+	/* a paced flush leaves data for later: be back when it may go */
+	if (kcp_pace_wait(s->kcp, now32()) != UINT32_MAX)
+		arm(s, next ? next : 1);
 }
 
 static void feed(struct kcp_sess *s, const uint8_t *p, size_t len, bool regular)
@@ -565,6 +585,7 @@ struct kcp_sess *kcp_sess_new(struct xport_ctx *ctx, struct kcp_lsn *lsn,
 		.reserved = (int)s->hdr,
 		.stream = o->stream_mode,
 		.dead_link = (uint32_t)o->dead_link,
+		.congestion = o->congestion,
 	};
 	s->kcp = kcp_new(conv, &cfg);
 	if (!s->kcp) {
@@ -573,6 +594,12 @@ struct kcp_sess *kcp_sess_new(struct xport_ctx *ctx, struct kcp_lsn *lsn,
 		goto fail;
 	}
 	kcp_set_output(s->kcp, sess_output, s);
+	/* link bytes per datagram beyond what the core writes: the crypt
+	 * trailer and the IPv4/UDP headers (the peer is not known yet; IPv6
+	 * adds 20 more, 1.5 %); FEC parity by its ratio */
+	kcp_set_wire(s->kcp, (uint32_t)trailer + 28u,
+		     fec ? (uint32_t)o->data_shards : 0,
+		     fec ? (uint32_t)o->parity_shards : 0);
 	if (fec) {
 		s->fenc = fec_encoder_new(o->data_shards, o->parity_shards,
 					  s->crypt_hdr, (size_t)o->mtu);
@@ -626,11 +653,14 @@ uint64_t kcp_sess_fec_recovered(const struct kcp_sess *s)
 static void log_summary(struct kcp_sess *s)
 {
 	const struct kcp_stats *ks = kcp_get_stats(s->kcp);
+	struct kcp_cc_info ci;
+	kcp_get_cc(s->kcp, &ci);
 	kcp_host->log(XPORT_LOG_DEBUG, "kcp",
 		      "session %08x closed: bytes in %llu out %llu, datagrams "
 		      "in %llu out %llu, retransmits fast %llu early %llu rto %llu, "
 		      "fec recovered %llu, tail fillers %llu, crypt failures %llu, "
-		      "srtt %d ms, socket send drops %llu",
+		      "srtt %d ms, socket send drops %llu, btl bw %llu kbit/s, "
+		      "min rtt %u ms, pacing %llu kbit/s, in flight %u bytes",
 		      s->conv, (unsigned long long)s->bytes_in,
 		      (unsigned long long)s->bytes_out,
 		      (unsigned long long)s->pkts_in,
@@ -641,7 +671,10 @@ static void log_summary(struct kcp_sess *s)
 		      (unsigned long long)kcp_sess_fec_recovered(s),
 		      (unsigned long long)s->tail_fills,
 		      (unsigned long long)s->crypt_fail, (int)kcp_srtt(s->kcp),
-		      (unsigned long long)(s->sock ? s->sock->tx_dropped : 0));
+		      (unsigned long long)(s->sock ? s->sock->tx_dropped : 0),
+		      (unsigned long long)(ci.btl_bw * 8 / 1000), ci.min_rtt,
+		      (unsigned long long)(ci.pacing_rate * 8 / 1000),
+		      ci.inflight);
 }
 
 void kcp_sess_destroy(struct kcp_sess *s)

@@ -1,0 +1,106 @@
+// frpc's admin page in Debian's chromium (headless, playwright-core):
+// the proxies and the current link are shown, the transport is switched
+// from the page, and frps's API (and its dashboard) then report the new
+// link. Started by tests/e2e/dashboard_browser.sh:
+//   node frpc_page.mjs FRPC_URL FRPS_URL USER PASSWORD OUT NEW_TRANSPORT
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [frpcUrl, frpsUrl, user, password, out, target] = process.argv.slice(2);
+const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+function check(cond, what) {
+  if (!cond) throw new Error("check failed: " + what);
+}
+
+const profile = mkdtempSync(join(tmpdir(), "frpc-page-chromium."));
+let ctx;
+try {
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: FLAGS,
+    httpCredentials: { username: user, password },
+    viewport: { width: 1100, height: 900 },
+    timeout: 60000,
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  const errors = [];
+  page.on("pageerror", e => errors.push(String(e)));
+  page.on("console", m => { if (m.type() === "error") errors.push(m.text()); });
+  const api = async url => {
+    const r = await ctx.request.get(url);
+    check(r.ok(), url + ": HTTP " + r.status());
+    return r.json();
+  };
+
+  await page.goto(frpcUrl + "/", { waitUntil: "load" });
+  await page.waitForFunction(() => Number(document.body.dataset.updates || 0) >= 2,
+    null, { timeout: 20000 });
+  const status = await api(frpcUrl + "/api/status");
+  const tr = await api(frpcUrl + "/api/transport");
+  check(tr.protocol !== target, "already on " + target);
+  // Proxies as /api/status lists them.
+  for (const list of Object.values(status))
+    for (const p of list) {
+      const row = page.locator(`tr[data-proxy="${p.name}"]`);
+      check(await row.locator('td[data-k="status"]').getAttribute("data-v") === p.status,
+        "status of " + p.name);
+    }
+  check(await page.evaluate(() => document.body.dataset.protocol) === tr.protocol,
+    "page shows the link's protocol");
+  const opts = await page.$$eval("#transport-select option", os => os.map(o => o.value));
+  check(opts.includes(target), "selector offers " + target + ": " + opts);
+  await page.screenshot({ path: join(out, "frpc-page.png"), fullPage: true });
+
+  // Switch from the page.
+  await page.selectOption("#transport-select", target);
+  await page.click("#switch-btn");
+  await page.waitForFunction(() => Number(document.getElementById("action-result").dataset.done || 0) >= 1,
+    null, { timeout: 30000 });
+  const result = await page.locator("#action-result").innerText();
+  check(result.endsWith(": done"), "switch result: " + result);
+
+  // frps reports the new link for this client.
+  let c;
+  for (let i = 0; i < 50; i++) {
+    c = (await api(frpsUrl + "/api/clients")).clients.find(x => x.online);
+    if (c && c.link && c.link.transport === target) break;
+    await new Promise(r => setTimeout(r, 200));
+  }
+  check(c && c.link && c.link.transport === target, "frps link after the switch: " + JSON.stringify(c && c.link));
+  const hist = c.linkHistory.map(x => x.transport);
+  check(hist.length >= 2 && hist[hist.length - 1] === target && hist[hist.length - 2] === tr.protocol,
+    "link history " + hist);
+  // frpc's page follows too.
+  await page.waitForFunction(t => document.body.dataset.protocol === t, target, { timeout: 10000 });
+  await page.screenshot({ path: join(out, "frpc-page-switched.png"), fullPage: true });
+
+  // And frps's dashboard shows the client on the new transport.
+  const dash = await ctx.newPage();
+  await dash.goto(frpsUrl + "/", { waitUntil: "load" });
+  await dash.waitForFunction(([id, t]) => {
+    const td = document.querySelector(`tr[data-client="${id}"] td[data-k="transport"]`);
+    return td && td.dataset.v === t;
+  }, [c.runID, target], { timeout: 10000 });
+  await dash.screenshot({ path: join(out, "dashboard-after-switch.png"), fullPage: true });
+
+  // The reload button: the file still says the first protocol, and a
+  // reload makes the file's protocol current again.
+  await page.click("#reload-btn");
+  await page.waitForFunction(() => Number(document.getElementById("action-result").dataset.done || 0) >= 2,
+    null, { timeout: 30000 });
+  const rres = await page.locator("#action-result").innerText();
+  check(rres === "reload: done", "reload result: " + rres);
+  await page.waitForFunction(t => document.body.dataset.protocol === t, tr.protocol, { timeout: 20000 });
+
+  check(errors.length === 0, "errors in the page: " + errors.join("; "));
+  console.log("browser: frpc page ok; switched", tr.protocol, "->", target,
+    "from the page; frps link history", hist.join(" -> "), "; reload brought back", tr.protocol);
+} finally {
+  if (ctx) await ctx.close();
+  rmSync(profile, { recursive: true, force: true });
+}
