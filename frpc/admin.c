@@ -121,6 +121,13 @@ static void pending_gone(struct evhttp_connection *conn, void *arg)
 	p->req = NULL;
 }
 
+static void pending_unhook(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	if (conn)
+		evhttp_connection_set_closecb(conn, NULL, NULL);
+}
+
 static void switch_answer(int err, const char *why, void *arg)
 {
 	struct pending *p = arg;
@@ -186,8 +193,7 @@ static void on_reload(struct evhttp_request *req, const char *rest, void *arg)
 		return; /* answered when the switch ends */
 	a->pend = p->next;
 	free(p);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL,
-				      NULL);
+	pending_unhook(req);
 	if (rc < 0) {
 		LOG_W("frpc", "reload refused: %s", err);
 		reply_text(req, 400, err);
@@ -331,8 +337,7 @@ static void transport_put(struct frpc_admin *a, struct evhttp_request *req)
 		return; /* answered when the switch ends */
 	a->pend = p->next;
 	free(p);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL,
-				      NULL);
+	pending_unhook(req);
 	if (rc == -EALREADY)
 		httpd_reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "protocol",
 						     a->c->protocol, "state",
