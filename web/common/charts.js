@@ -27,8 +27,9 @@ const Charts = (() => {
   }
 
   /* series: [{values: [...], color}] of ONE unit, drawn against one axis
-     whose tick labels opts.fmt writes with that unit. A chart per unit:
-     never two quantities on one scale. */
+     whose tick labels opts.fmt writes with that unit (opts.min: the
+     smallest top of the scale, so that a flat zero line reads as zero). A
+     chart per unit: never two quantities on one scale. */
   function lines(canvas, series, opts = {}) {
     const { g, w, h } = setup(canvas);
     const fmt = opts.fmt || (v => String(Math.round(v)));

@@ -89,11 +89,11 @@ function renderLink(t) {
   /* one chart per unit */
   Charts.lines(document.getElementById("link-chart"), [
     { values: hist.rtt, color: "#2563eb" }, { values: hist.minRtt, color: "#16a34a" },
-  ], { fmt: v => v.toFixed(v < 10 ? 1 : 0) + " ms" });
+  ], { fmt: v => v.toFixed(v < 10 ? 1 : 0) + " ms", min: 1 });
   Charts.lines(document.getElementById("link-rate-chart"), [
     { values: hist.rate, color: "#7c3aed" }, { values: hist.bw, color: "#0891b2" },
     { values: hist.pacing, color: "#a3a3a3" },
-  ], { fmt: bits });
+  ], { fmt: bits, min: 1000 });
 }
 
 function renderProxies(status) {

@@ -88,11 +88,11 @@ function sampleClient(c) {
 
 /* The live charts of a client, one per unit. */
 const CLIENT_CHARTS = [
-  { id: "rtt", title: "RTT (ms)", fmt: v => v.toFixed(v < 10 ? 1 : 0) + " ms",
+  { id: "rtt", title: "RTT (ms)", min: 1, fmt: v => v.toFixed(v < 10 ? 1 : 0) + " ms",
     series: [["rtt", "smoothed", "#2563eb"], ["minRtt", "min", "#16a34a"]] },
-  { id: "loss", title: "Loss (segments/s)", fmt: perSec,
+  { id: "loss", title: "Loss (segments/s)", min: 1, fmt: perSec,
     series: [["lost", "lost", "#dc2626"], ["retx", "retransmits", "#ea580c"]] },
-  { id: "rate", title: "Throughput (bit/s)", fmt: bits,
+  { id: "rate", title: "Throughput (bit/s)", min: 1000, fmt: bits,
     series: [["thr", "user traffic", "#7c3aed"], ["bw", "est. bandwidth", "#0891b2"],
              ["pacing", "pacing", "#a3a3a3"]] },
 ];
@@ -150,7 +150,7 @@ function renderClients(list) {
     if (!card) cards.append(card = clientCard(c));
     for (const ch of CLIENT_CHARTS)
       Charts.lines(card.querySelector(`canvas[data-chart="${ch.id}"]`),
-        ch.series.map(([k, , color]) => ({ values: h[k], color })), { fmt: ch.fmt });
+        ch.series.map(([k, , color]) => ({ values: h[k], color })), { fmt: ch.fmt, min: ch.min });
   }
   tb.replaceChildren(...rows);
   for (const card of [...cards.children])
