@@ -41,7 +41,7 @@ LDFLAGS_BASE += -fsanitize=address,undefined
 endif
 CFLAGS_ALL = $(CFLAGS_BASE) $(CFLAGS)
 LDFLAGS_ALL = $(LDFLAGS_BASE) $(LDFLAGS)
-CORE_LIBS := $(PKG_LIBS_CORE) -lmbedcrypto -ldl -lm
+CORE_LIBS := $(PKG_LIBS_CORE) -lmbedtls -lmbedx509 -lmbedcrypto -lsnappy -ldl -lm
 
 COMMON_SRC := $(wildcard common/*.c)
 FRPC_SRC := $(wildcard frpc/*.c)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mux.h"
+#include "tls.h"
 #include "util.h"
 
 struct chan *chan_from_xport(const struct xport_ops *ops, struct xport_stream *s)
@@ -44,7 +45,9 @@ void chan_close(struct chan *c, int how)
 {
 	if (!c)
 		return;
-	if (c->xs)
+	if (c->tls)
+		tls_stream_close(c->tls, how); /* closes c->inner */
+	else if (c->xs)
 		c->ops->stream_close(c->xs, how);
 	else if (c->ms)
 		mux_stream_close(c->ms, how == XPORT_CLOSE_ABORT ? 1 : 0);
@@ -54,6 +57,8 @@ void chan_close(struct chan *c, int how)
 int chan_stats(struct chan *c, struct xport_stats *st)
 {
 	memset(st, 0, sizeof(*st));
+	if (c->inner)
+		return chan_stats(c->inner, st);
 	if (!c->xs)
 		return -ENOTSUP;
 	return c->ops->stream_stats(c->xs, st);

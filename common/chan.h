@@ -6,18 +6,23 @@
 #ifndef CHAN_H
 #define CHAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "xport.h"
 
 struct mux_stream;
+struct tls_stream;
 
 struct chan {
 	struct bufferevent *bev; /**< data plane; owned by the carrier */
 	char peer[64];           /**< "ip:port" of the remote end, for logs */
-	const struct xport_ops *ops; /**< transport chans only */
+	const struct xport_ops *ops; /**< transport chans (and TLS over one) */
 	struct xport_stream *xs;     /**< transport chans only */
 	struct mux_stream *ms;       /**< mux chans only */
+	struct tls_stream *tls;      /**< TLS chans only (tls_chan_wrap) */
+	struct chan *inner;          /**< TLS chans: the stream under TLS */
+	bool is_tls;                 /**< TLS runs on this stream */
 };
 
 /** Wrap a transport stream (takes s). NULL on OOM (s is then closed). */
@@ -27,7 +32,8 @@ struct chan *chan_from_mux(struct mux_stream *s, const char *peer);
 /** Close the carrier (XPORT_CLOSE_FLUSH / XPORT_CLOSE_ABORT) and free c.
  *  Safe from inside the bev's callbacks. NULL no-op. */
 void chan_close(struct chan *c, int how);
-/** Transport stats when the chan is a transport stream; -ENOTSUP for mux. */
+/** Transport stats when the chan is a transport stream (or TLS over one);
+ *  -ENOTSUP for mux. */
 int chan_stats(struct chan *c, struct xport_stats *st);
 
 #endif

@@ -318,6 +318,13 @@ static const struct conf_row frpc_rows[] = {
 		86400),
 	ROW_INT("transport.dialServerTimeout", C, dial_server_timeout, "10", 1,
 		3600),
+	ROW_BOOL("transport.tls.enable", C, tls.enable, "true"),
+	ROW_STR("transport.tls.certFile", C, tls.cert_file, "", NULL),
+	ROW_STR("transport.tls.keyFile", C, tls.key_file, "", NULL),
+	ROW_STR("transport.tls.trustedCaFile", C, tls.trusted_ca_file, "", NULL),
+	ROW_STR("transport.tls.serverName", C, tls.server_name, "", NULL),
+	ROW_BOOL("transport.tls.disableCustomTLSFirstByte", C,
+		 tls.disable_custom_first_byte, "true"),
 	ROW_INT("transport.drainTimeout", C, drain_timeout, "600", 0, 864000),
 	ROW_STR("transport.fallbackProtocol", C, fallback_protocol, "",
 		check_word_or_empty),
@@ -350,6 +357,10 @@ static const struct conf_row frps_rows[] = {
 	ROW_INT("transport.maxPoolCount", S, max_pool_count, "5", 0, 1000),
 	ROW_INT("transport.heartbeatTimeout", S, heartbeat_timeout, "90", -1,
 		86400),
+	ROW_BOOL("transport.tls.force", S, tls.force, "false"),
+	ROW_STR("transport.tls.certFile", S, tls.cert_file, "", NULL),
+	ROW_STR("transport.tls.keyFile", S, tls.key_file, "", NULL),
+	ROW_STR("transport.tls.trustedCaFile", S, tls.trusted_ca_file, "", NULL),
 	ROW_INT("userConnTimeout", S, user_conn_timeout, "10", 1, 3600),
 	ROW_BOOL("enablePrometheus", S, enable_prometheus, "false"),
 	LOG_ROWS(S),
@@ -460,11 +471,48 @@ void conf_frps_free(struct frps_conf *c)
 	free(c);
 }
 
+/* certFile and keyFile come together; reported at the one that is set.
+ * frps: a trustedCaFile means client certificates are required, which
+ * only makes sense when plain clients are refused too (frp does this). */
+static int check_tls(struct conf_ctx *c, const struct conf_schema *s,
+		     const struct conf_seen *seen, struct conf_tls *t,
+		     bool server)
+{
+	bool has_cert = t->cert_file && *t->cert_file;
+	bool has_key = t->key_file && *t->key_file;
+
+	if (has_cert != has_key) {
+		const char *set = has_cert ? "transport.tls.certFile"
+					   : "transport.tls.keyFile";
+		return conf_fail(c, conf_seen_key(s, seen, set),
+				 "%s: transport.tls.certFile and "
+				 "transport.tls.keyFile must be set together",
+				 set);
+	}
+	if (server && t->trusted_ca_file && *t->trusted_ca_file)
+		t->force = true;
+	return 0;
+}
+
+static int frpc_post(struct conf_ctx *c, const struct conf_schema *s,
+		     const struct conf_seen *seen, void *base)
+{
+	return check_tls(c, s, seen, &((struct frpc_conf *)base)->tls, false);
+}
+
+static int frps_post(struct conf_ctx *c, const struct conf_schema *s,
+		     const struct conf_seen *seen, void *base)
+{
+	return check_tls(c, s, seen, &((struct frps_conf *)base)->tls, true);
+}
+
 /* Shared body of both loaders: read path, apply the schema to base (which
  * already holds the defaults), leave the seen rows in *seen. */
 static int load(const char *path, const struct conf_schema *s, void *base,
-		char **path_field, struct conf_seen *seen, char *err,
-		size_t errlen)
+		char **path_field, struct conf_seen *seen,
+		int (*post)(struct conf_ctx *, const struct conf_schema *,
+			    const struct conf_seen *, void *),
+		char *err, size_t errlen)
 {
 	struct conf_ctx c = {.file = path, .err = err, .errlen = errlen,
 			     .scope = ""};
@@ -484,6 +532,9 @@ static int load(const char *path, const struct conf_schema *s, void *base,
 			       "top level, got %s", conf_node_kind_name(root));
 	else
 		rc = conf_schema_apply(&c, s, root, base, seen);
+	/* checks across keys, while the key nodes (positions) still exist */
+	if (rc == 0 && post)
+		rc = post(&c, s, seen, base);
 	conf_node_free(root);
 	conf_files_free(&files);
 	return rc;
@@ -501,7 +552,8 @@ int conf_frpc_load(const char *path, struct frpc_conf **out, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	rc = load(path, &frpc_schema, c, &c->path, &seen, err, errlen);
+	rc = load(path, &frpc_schema, c, &c->path, &seen, frpc_post, err,
+		  errlen);
 	if (rc < 0) {
 		conf_frpc_free(c);
 		return rc;
@@ -522,7 +574,8 @@ int conf_frps_load(const char *path, struct frps_conf **out, char *err,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	rc = load(path, &frps_schema, c, &c->path, &seen, err, errlen);
+	rc = load(path, &frps_schema, c, &c->path, &seen, frps_post, err,
+		  errlen);
 	/* proxyBindAddr defaults to whatever bindAddr ended up being. */
 	if (rc == 0 && !conf_seen_key(&frps_schema, &seen, "proxyBindAddr") &&
 	    conf_set_str(&c->proxy_bind_addr, c->bind_addr) < 0) {
@@ -544,6 +597,22 @@ const struct conf_xport_opts *conf_xport_find(const struct conf_xport_opts *v,
 		if (!strcmp(v[i].protocol, protocol))
 			return &v[i];
 	return NULL;
+}
+
+int conf_xport_check(const struct conf_xport_opts *v, size_t n,
+		     bool (*is_known)(const char *name), char *err,
+		     size_t errlen)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		if (is_known(v[i].protocol))
+			continue;
+		snprintf(err, errlen, "%s: transport.%s: \"%s\" is neither a "
+			 "setting nor a loaded transport plugin (see "
+			 "--transports-dir)", v[i].at ? v[i].at : "?",
+			 v[i].protocol, v[i].protocol);
+		return -ENOENT;
+	}
+	return 0;
 }
 
 bool conf_port_allowed(const struct conf_port_range *r, size_t n, int port)

@@ -30,6 +30,20 @@ struct conf_xport_opts {
 	struct xport_option *opts; /**< key/value strings, owned */
 	char **where;              /**< location of each key, owned */
 	size_t n;
+	char *at;                  /**< "FILE:LINE:COL" of the subtree's key */
+};
+
+/** transport.tls.*: the core TLS layer (common/tls.h). frpc uses enable,
+ *  serverName and disableCustomTLSFirstByte; frps uses force. */
+struct conf_tls {
+	bool enable;              /**< frpc; default true (frp >= 0.50) */
+	bool force;               /**< frps; refuse plain clients; default
+				       false, true when trustedCaFile is set */
+	char *cert_file;          /**< "" = none (frps: self-signed) */
+	char *key_file;
+	char *trusted_ca_file;    /**< "" = no verification of the peer */
+	char *server_name;        /**< frpc; "" = serverAddr */
+	bool disable_custom_first_byte; /**< frpc; default true (frp 0.54) */
 };
 
 struct conf_log {
@@ -81,6 +95,7 @@ struct frpc_conf {
 				       heartbeat (frp's meaning) */
 	int heartbeat_timeout;    /**< seconds; default 90; -1 = off */
 	int dial_server_timeout;  /**< seconds, default 10 */
+	struct conf_tls tls;      /**< transport.tls.* */
 	int drain_timeout;        /**< transport.drainTimeout: seconds an old
 				       link's connections may run after a
 				       switch; default 600, 0 = no bound */
@@ -117,6 +132,7 @@ struct frps_conf {
 	int login_time_window;    /**< seconds a Login timestamp may be off,
 				       default 900 (our extension key:
 				       auth.timestampWindow) */
+	struct conf_tls tls;      /**< transport.tls.* */
 	struct conf_xport_opts *xport;
 	size_t n_xport;
 	struct conf_log log;
@@ -145,6 +161,14 @@ const struct conf_xport_opts *conf_xport_find(const struct conf_xport_opts *v,
  *  (err "what is wrong") or -ENOMEM. */
 int conf_frpc_add_proxy(struct frpc_conf *c, const struct conf_proxy *p,
 			char *err, size_t errlen);
+
+/** Check that every transport.<name> subtree names a transport that
+ *  is_known() accepts (the loaded plugins; core layers such as tls are
+ *  schema sections and never reach here). 0, or -ENOENT with one line
+ *  "FILE:LINE:COL: ..." in err for the first unknown one. */
+int conf_xport_check(const struct conf_xport_opts *v, size_t n,
+		     bool (*is_known)(const char *name), char *err,
+		     size_t errlen);
 
 /** Replace a string field (for command-line overrides). 0/-ENOMEM. */
 int conf_set_str(char **field, const char *value);

@@ -322,6 +322,7 @@ static void xport_free_one(struct conf_xport_opts *x)
 	free(x->opts);
 	free(x->where);
 	free(x->protocol);
+	free(x->at);
 }
 
 static int xport_push(struct conf_ctx *c, struct conf_xport_opts *x,
@@ -382,7 +383,7 @@ static int xport_flatten(struct conf_ctx *c, struct conf_xport_opts *x,
 }
 
 static int xport_add(struct conf_ctx *c, const struct conf_schema *s,
-		     const char *full, const char *name,
+		     const char *full, const struct conf_node *key,
 		     const struct conf_node *map, void *base)
 {
 	struct conf_xport_opts **v = FIELD(base, s->xport_off,
@@ -395,9 +396,11 @@ static int xport_add(struct conf_ctx *c, const struct conf_schema *s,
 		return conf_fail_oom(c);
 	*v = nv;
 	memset(&nv[*n], 0, sizeof(nv[*n]));
-	nv[*n].protocol = strdup(name);
+	nv[*n].protocol = strdup(key->text);
+	if (asprintf(&nv[*n].at, "%s:%d:%d", c->file, key->line, key->col) == -1)
+		nv[*n].at = NULL;
 	++*n;
-	if (!nv[*n - 1].protocol)
+	if (!nv[*n - 1].protocol || !nv[*n - 1].at)
 		return conf_fail_oom(c);
 	return xport_flatten(c, &nv[*n - 1], full, "", map);
 }
@@ -436,7 +439,7 @@ static int walk(struct conf_ctx *c, const struct conf_schema *s,
 		} else if (s->xport_section && prefix &&
 			   !strcmp(prefix, s->xport_section) && *k->text &&
 			   v->kind == CONF_NODE_MAP) {
-			rc = xport_add(c, s, full, k->text, v, base);
+			rc = xport_add(c, s, full, k, v, base);
 		} else {
 			rc = conf_fail(c, k, "unknown key \"%s\"",
 				       conf_esc(full, esc, sizeof(esc)));

@@ -121,6 +121,13 @@ static void pending_gone(struct evhttp_connection *conn, void *arg)
 	p->req = NULL;
 }
 
+static void pending_unhook(struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	if (conn)
+		evhttp_connection_set_closecb(conn, NULL, NULL);
+}
+
 static void switch_answer(int err, const char *why, void *arg)
 {
 	struct pending *p = arg;
@@ -186,8 +193,7 @@ static void on_reload(struct evhttp_request *req, const char *rest, void *arg)
 		return; /* answered when the switch ends */
 	a->pend = p->next;
 	free(p);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL,
-				      NULL);
+	pending_unhook(req);
 	if (rc < 0) {
 		LOG_W("frpc", "reload refused: %s", err);
 		reply_text(req, 400, err);
@@ -270,17 +276,26 @@ static json_t *link_json(struct frpc_link *l)
 {
 	struct xport_stats st;
 	frpc_link_stats(l, &st);
-	return json_pack("{s:s, s:s, s:I, s:s, s:i, s:i, s:i, s:I, s:I, s:I, "
-			 "s:I, s:i}",
-			 "protocol", l->xp->ops->name, "server_addr", l->peer,
-			 "since", (json_int_t)l->since, "state",
-			 link_states[l->state], "srtt_ms", (int)st.srtt_ms,
-			 "rto_ms", (int)st.rto_ms, "send_queue",
-			 (int)st.send_queue, "retransmits",
-			 (json_int_t)st.retransmits, "fec_recovered",
-			 (json_int_t)st.fec_recovered, "bytes_in",
-			 (json_int_t)st.bytes_in, "bytes_out",
-			 (json_int_t)st.bytes_out, "connections", l->nwork);
+	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:i, s:i, s:i, s:I, s:I, s:I, "
+			       "s:I, s:i}",
+			       "protocol", l->xp->ops->name, "server_addr", l->peer,
+			       "since", (json_int_t)l->since, "state",
+			       link_states[l->state], "srtt_ms", (int)st.srtt_ms,
+			       "rto_ms", (int)st.rto_ms, "send_queue",
+			       (int)st.send_queue, "retransmits",
+			       (json_int_t)st.retransmits, "fec_recovered",
+			       (json_int_t)st.fec_recovered, "bytes_in",
+			       (json_int_t)st.bytes_in, "bytes_out",
+			       (json_int_t)st.bytes_out, "connections", l->nwork);
+	if (!o)
+		return NULL;
+	/* the sender's model of the path (0 where the transport has none) */
+	json_object_set_new(o, "min_rtt_ms", json_integer(st.min_rtt_ms));
+	json_object_set_new(o, "inflight_bytes", json_integer(st.inflight_bytes));
+	json_object_set_new(o, "bandwidth_bps", json_integer((json_int_t)st.btl_bw_bps));
+	json_object_set_new(o, "pacing_bps", json_integer((json_int_t)st.pacing_bps));
+	json_object_set_new(o, "lost", json_integer((json_int_t)st.lost));
+	return o;
 }
 
 static void transport_get(struct frpc_admin *a, struct evhttp_request *req)
@@ -331,8 +346,7 @@ static void transport_put(struct frpc_admin *a, struct evhttp_request *req)
 		return; /* answered when the switch ends */
 	a->pend = p->next;
 	free(p);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL,
-				      NULL);
+	pending_unhook(req);
 	if (rc == -EALREADY)
 		httpd_reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "protocol",
 						     a->c->protocol, "state",

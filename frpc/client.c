@@ -171,9 +171,11 @@ int frpc_check_transports(const struct frpc_conf *cfg, char *err,
 	}
 	for (size_t i = 0; i < cfg->n_xport; i++)
 		if (!xport_find(cfg->xport[i].protocol)) {
+			/* at: the subtree's own key (set for every file) */
 			snprintf(err, errlen, "%s: transport.%s: no such transport "
-				 "plugin loaded", cfg->xport[i].n ?
-				 cfg->xport[i].where[0] : where,
+				 "plugin loaded (and not a setting)",
+				 cfg->xport[i].at ? cfg->xport[i].at
+				 : cfg->xport[i].n ? cfg->xport[i].where[0] : where,
 				 cfg->xport[i].protocol);
 			return -ENOENT;
 		}
@@ -213,6 +215,8 @@ int frpc_new(struct event_base *base, struct frpc_conf *cfg, struct frpc **out,
 	if (frpc_proxies_build(c, cfg, &c->proxies, &c->n_proxies) < 0 ||
 	    frpc_dns_init(c) < 0)
 		goto oom;
+	if ((rc = frpc_tls_init(c, err, errlen)) < 0)
+		goto fail;
 	if (!xport_find(cfg->protocol)) {
 		snprintf(err, errlen, "transport.protocol \"%s\": no such "
 			 "transport plugin loaded", cfg->protocol);
@@ -273,6 +277,7 @@ void frpc_free(struct frpc *c)
 	free(c->proxies);
 	for (size_t i = 0; i < c->nxp; i++)
 		xport_unref(c->xp[i]);
+	frpc_tls_fini(c);
 	frpc_dns_free(c);
 	conf_frpc_free(c->cfg);
 	free(c->cfg_path);

@@ -28,6 +28,7 @@ struct chan;
 struct mux_session;
 struct xport_dial;
 struct frpc_link;
+struct tls_config;
 struct frpc_admin;
 struct evdns_base;
 
@@ -109,6 +110,8 @@ TAILQ_HEAD(frpc_link_list, frpc_link);
 struct frpc {
 	struct event_base *base;
 	struct frpc_conf *cfg;            /**< owned snapshot; replaced on reload */
+	struct tls_config *tls;           /**< transport.tls (built at start),
+					       NULL when off */
 	char *cfg_path;                   /**< file to reload (NULL: none) */
 	struct frpc_xport *xp[FRPC_MAX_XPORTS]; /**< one per loaded transport */
 	size_t nxp;
@@ -216,6 +219,14 @@ void frpc_work_request(struct frpc *c, struct frpc_link *l);
 /** End every tracked connection riding on l (drain timeout). */
 void frpc_kill_link_work(struct frpc *c, struct frpc_link *l);
 
+/* tls_link.c: transport.tls */
+int frpc_tls_init(struct frpc *c, char *err, size_t errlen);
+void frpc_tls_fini(struct frpc *c);
+/** Wrap a new transport stream in TLS when it is on (takes ch; NULL in,
+ *  or on OOM, NULL out). */
+struct chan *frpc_tls_wrap(struct frpc *c, struct chan *ch);
+
+/* udp.c: a StartWorkConn for a udp proxy; takes the ctl */
 /* udp.c: a StartWorkConn for a udp proxy; takes the ctl and the link and
  * proxy references */
 void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,

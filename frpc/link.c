@@ -25,6 +25,7 @@
 #include "frpc.h"
 #include "log.h"
 #include "mux.h"
+#include "tls.h"
 #include "util.h"
 #include "version.h"
 
@@ -327,10 +328,12 @@ static void ctl_msg(struct ctl *ctl, struct msg *m, void *arg)
 
 static void ctl_err(struct ctl *ctl, int err, void *arg)
 {
-	(void)ctl;
 	struct frpc_link *l = arg;
-	char why[128];
-	if (err == 0)
+	char why[320];
+	const char *te = tls_chan_error(ctl_chan(ctl));
+	if (te)
+		snprintf(why, sizeof(why), "TLS: %s", te);
+	else if (err == 0)
 		snprintf(why, sizeof(why), "connection closed by server");
 	else
 		snprintf(why, sizeof(why), "control connection error: %s",
@@ -427,9 +430,13 @@ static void mux_closed(struct mux_session *m, int err, void *arg)
 	(void)m;
 	struct frpc_link *l = arg;
 	l->mux_dead = true;
-	char why[128];
-	snprintf(why, sizeof(why), "multiplexed session ended: %s",
-		 err ? strerror(-err) : "closed by peer");
+	char why[320];
+	const char *te = tls_chan_error(l->carrier);
+	if (te)
+		snprintf(why, sizeof(why), "TLS: %s", te);
+	else
+		snprintf(why, sizeof(why), "multiplexed session ended: %s",
+			 err ? strerror(-err) : "closed by peer");
 	link_fail(l, why);
 }
 
@@ -440,7 +447,7 @@ static void mux_closed(struct mux_session *m, int err, void *arg)
  */
 static struct chan *link_stream(struct frpc_link *l, struct xport_stream *s)
 {
-	return chan_from_xport(l->xp->ops, s);
+	return frpc_tls_wrap(l->c, chan_from_xport(l->xp->ops, s));
 }
 
 static void dial_done(struct xport_stream *s, int err, void *arg)

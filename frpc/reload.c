@@ -67,6 +67,14 @@ static void keep_session_keys(struct frpc_conf *old, struct frpc_conf *nw)
 	KEEP_STR(web.user, "webServer.user");
 	KEEP_STR(web.password, "webServer.password");
 	KEEP_STR(log.to, "log.to");
+	/* TLS is configured once at start (common/tls.h) */
+	KEEP_VAL(tls.enable, "transport.tls.enable");
+	KEEP_STR(tls.cert_file, "transport.tls.certFile");
+	KEEP_STR(tls.key_file, "transport.tls.keyFile");
+	KEEP_STR(tls.trusted_ca_file, "transport.tls.trustedCaFile");
+	KEEP_STR(tls.server_name, "transport.tls.serverName");
+	KEEP_VAL(tls.disable_custom_first_byte,
+		 "transport.tls.disableCustomTLSFirstByte");
 #undef KEEP_STR
 #undef KEEP_VAL
 }

@@ -20,6 +20,7 @@
 #include "relay.h"
 #include "util.h"
 #include "sockbev.h"
+#include "snappy_frame.h"
 #include "workcrypt.h"
 
 #define LOCAL_DIAL_TIMEOUT_S 10
@@ -33,6 +34,7 @@ struct work {
 	struct chan *ch;            /* after StartWorkConn */
 	struct bufferevent *local;  /* local service connection */
 	struct bufferevent *crypt;  /* useEncryption filter over ch->bev */
+	struct bufferevent *comp;   /* useCompression filter over that */
 	struct relay *relay;
 	struct frpc_proxy *p;       /* referenced once known */
 	struct frpc_open *open;     /* the stream open under way */
@@ -47,6 +49,8 @@ static void work_end(struct work *w)
 	frpc_open_cancel(w->open);
 	frpc_resolve_cancel(w->res);
 	relay_free(w->relay);
+	if (w->comp)
+		bufferevent_free(w->comp);
 	if (w->crypt)
 		bufferevent_free(w->crypt);
 	ctl_free(w->ctl);
@@ -97,6 +101,17 @@ static void local_event(struct bufferevent *bev, short what, void *arg)
 					    BEV_TRIG_IGNORE_WATERMARKS |
 						    BEV_TRIG_DEFER_CALLBACKS);
 			wbev = w->crypt;
+		}
+		/* frp's order: compression above encryption (golib io) */
+		if (w->p->conf.use_compression) {
+			if (!(w->comp = snappy_frame_bev_new(wbev))) {
+				work_end(w);
+				return;
+			}
+			bufferevent_trigger(wbev, EV_READ,
+					    BEV_TRIG_IGNORE_WATERMARKS |
+						    BEV_TRIG_DEFER_CALLBACKS);
+			wbev = w->comp;
 		}
 		w->relay = relay_new(wbev, w->local, 0, relay_done, w);
 		if (!w->relay)

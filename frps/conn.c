@@ -48,6 +48,11 @@ static void conn_msg(struct ctl *ctl, struct msg *m, void *arg)
 	struct frps_conn *cn = arg;
 	struct frps *s = cn->s;
 	struct frps_sess *sess = cn->sess;
+	if ((m->type == MSG_LOGIN || m->type == MSG_NEW_WORK_CONN) &&
+	    frps_tls_refused(s, ctl, sess, m)) {
+		conn_drop(cn);
+		return;
+	}
 	switch (m->type) {
 	case MSG_LOGIN:
 		/* Hand-over: nothing reaches a callback until the new owner

@@ -78,7 +78,7 @@ void frps_api_serverinfo(struct evhttp_request *req, const char *rest,
 	for (size_t i = 0; xports && i < s->nxp; i++)
 		json_array_append_new(xports, json_string(s->xp[i].ops->name));
 	reply(req, json_pack(
-		"{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:i, s:i, s:i,"
+		"{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:b,"
 		" s:o, s:o, s:i, s:i, s:o*,"
 		" s:o, s:o, s:o, s:I, s:I}",
 		"version", FRP_WIRE_VERSION, "bindPort", cfg->bind_port,
@@ -88,6 +88,7 @@ void frps_api_serverinfo(struct evhttp_request *req, const char *rest,
 		"maxPoolCount", cfg->max_pool_count,
 		"maxPortsPerClient", cfg->max_ports_per_client,
 		"heartbeatTimeout", cfg->heartbeat_timeout,
+		"tlsForce", (int)cfg->tls.force,
 		"totalTrafficIn", ju(frps_traffic_today_in(&st->total, today)),
 		"totalTrafficOut", ju(frps_traffic_today_out(&st->total, today)),
 		"curConns", st->cur_conns, "clientCounts", st->clients_online,
@@ -241,6 +242,12 @@ static json_t *link_json(const struct frps_link_view *l)
 	json_object_set_new(o, "pktsIn", ju(x->pkts_in));
 	json_object_set_new(o, "pktsOut", ju(x->pkts_out));
 	json_object_set_new(o, "sendQueue", json_integer(x->send_queue));
+	/* the sender's model of the path (0 where the transport has none) */
+	json_object_set_new(o, "minRttMs", json_integer(x->min_rtt_ms));
+	json_object_set_new(o, "inflightBytes", json_integer(x->inflight_bytes));
+	json_object_set_new(o, "bandwidthBps", ju(x->btl_bw_bps));
+	json_object_set_new(o, "pacingBps", ju(x->pacing_bps));
+	json_object_set_new(o, "lost", ju(x->lost));
 	return o;
 }
 

@@ -117,6 +117,7 @@ struct frps_proxy {
 	char *name;
 	int port;                      /* held in the port manager */
 	bool use_encryption;           /* frp's transport.useEncryption */
+	bool use_compression;          /* frp's transport.useCompression */
 	struct frps_proxy_stats *st;
 	void *impl;                    /* type-specific state */
 	TAILQ_ENTRY(frps_proxy) link;  /* in c->proxies */
@@ -146,6 +147,8 @@ struct frps_control {
 };
 
 struct frps_conn;     /* a connection before its first message (conn.c) */
+struct frps_sniff;    /* a stream before its first byte (tls_accept.c) */
+struct tls_config;
 struct frps_userconn; /* a tcp user connection (proxy_tcp.c) */
 
 struct frps {
@@ -170,6 +173,9 @@ struct frps {
 	uint64_t ticks;
 	const struct timeval *first_msg_tv; /* common timeouts */
 	const struct timeval *user_wait_tv;
+	struct tls_config *tls;         /* transport.tls, built at start */
+	TAILQ_HEAD(, frps_sniff) sniffs;
+	size_t nsniff;
 };
 
 /* server.c */
@@ -188,6 +194,21 @@ void frps_sess_logged_in(struct frps_sess *x);
 void frps_sess_kill(struct frps_sess *x);
 /** Last time anything arrived on the session (0 when it is gone). */
 uint64_t frps_sess_last_rx_ms(const struct frps_sess *x);
+
+/** A transport stream past the first-byte sniff (TLS already wrapped):
+ *  start yamux on it or wait for its first message. Takes ch. */
+void frps_serve_stream(struct frps *s, struct chan *ch);
+
+/* tls_accept.c */
+/** Build the TLS config (self-signed certificate when none). 0/-errno. */
+int frps_tls_init(struct frps *s, char *err, size_t errlen);
+void frps_tls_fini(struct frps *s);
+/** A new transport stream (takes ch): sniff, maybe TLS, then serve it. */
+void frps_tls_accept(struct frps *s, struct chan *ch);
+/** tls.force and a plain stream: the error reply to m is queued on ctl
+ *  (the caller closes it) and true is returned. */
+bool frps_tls_refused(struct frps *s, struct ctl *ctl, struct frps_sess *sess,
+		      const struct msg *m);
 
 /* conn.c */
 /** A new stream (a transport stream without tcpMux or one mux stream);

@@ -103,6 +103,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+static bool xport_known(const char *name) { return xport_find(name) != NULL; }
+
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -126,6 +128,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.verify) {
+		/* transport.<name> subtrees must name a plugin that loads */
+		xport_load_default(o.xport_dir, xport_host_default());
+		if (conf_xport_check(cfg->xport, cfg->n_xport, xport_known, err,
+				     sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			conf_frps_free(cfg);
+			return 2;
+		}
 		printf("frps: the configuration file %s syntax is ok\n", o.config);
 		conf_frps_free(cfg);
 		return 0;
@@ -152,6 +162,15 @@ int main(int argc, char **argv)
 	rc = xport_load_default(o.xport_dir, xport_host_default());
 	if (rc < 0)
 		LOG_W("frps", "loading transports: %s", strerror(-rc));
+	if (conf_xport_check(cfg->xport, cfg->n_xport, xport_known, err,
+			     sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		if (log_to_file)
+			LOG_E("frps", "%s", err);
+		conf_frps_free(cfg);
+		code = 2;
+		goto out;
+	}
 	base = event_base_new();
 	if (!base) {
 		LOG_E("frps", "cannot create the event loop");

@@ -163,9 +163,9 @@ void frps_proxy_new_msg(struct frps_control *c, const struct msg_new_proxy *m)
 			 m->proxy_type ? frps_log_str(m->proxy_type, tbuf,
 						      sizeof(tbuf))
 				       : "(none)");
-	else if (m->use_compression)
+	else if (m->use_compression && ops->port_space == FRPS_PORTS_UDP)
 		snprintf(err, sizeof(err), "transport.useCompression is not "
-			 "supported by this server");
+			 "supported for udp proxies by this server");
 	else if (strmap_get(s->proxy_by_name, name))
 		snprintf(err, sizeof(err), "proxy [%s] already exists", name);
 	else if (portmgr_quota_check(s->cfg->max_ports_per_client, c->nports,
@@ -183,6 +183,7 @@ void frps_proxy_new_msg(struct frps_control *c, const struct msg_new_proxy *m)
 	p->c = c;
 	p->ops = ops;
 	p->use_encryption = m->use_encryption;
+	p->use_compression = m->use_compression;
 	if (open_port(p, m->remote_port, err, sizeof(err)) < 0)
 		goto fail;
 	if (strmap_put(s->proxy_by_name, name, p) < 0) {

@@ -26,6 +26,7 @@
 #include "ctl.h"
 #include "frps.h"
 #include "sockbev.h"
+#include "snappy_frame.h"
 #include "workcrypt.h"
 #include "log.h"
 #include "relay.h"
@@ -46,6 +47,7 @@ struct frps_userconn {
 	struct bufferevent *user;
 	struct chan *work;
 	struct bufferevent *crypt; /* useEncryption filter over work->bev */
+	struct bufferevent *comp;  /* useCompression filter over that */
 	struct relay *relay;
 	struct frps_waiter waiter;
 	struct event *timer;    /* userConnTimeout while pending */
@@ -82,6 +84,8 @@ static void uc_free(struct frps_userconn *uc, bool abort_work)
 		event_free(uc->timer);
 	uc_sync(uc);
 	relay_free(uc->relay);
+	if (uc->comp)
+		bufferevent_free(uc->comp);
 	if (uc->crypt)
 		bufferevent_free(uc->crypt);
 	if (uc->user)
@@ -135,6 +139,15 @@ static void got_work(struct frps_waiter *w, struct ctl *work)
 			return;
 		}
 		wbev = uc->crypt;
+	}
+	/* frp's order: compression above encryption (golib io) */
+	if (tp->p->use_compression) {
+		uc->comp = snappy_frame_bev_new(wbev);
+		if (!uc->comp) {
+			uc_free(uc, true);
+			return;
+		}
+		wbev = uc->comp;
 	}
 	uc->relay = relay_new(uc->user, wbev, 0, relay_done, uc);
 	if (!uc->relay)

@@ -105,10 +105,9 @@ static void sess_closed(struct mux_session *m, int err, void *arg)
 	(void)m;
 	struct frps_sess *x = arg;
 	if (err == -EPROTO)
-		LOG_W("frps", "%s: yamux protocol error (a frp client with "
-			      "TLS on? this server speaks plain frp: set "
-			      "transport.tls.enable = false on frpc)",
-		      x->carrier->peer);
+		LOG_W("frps", "%s: yamux protocol error (a client with "
+			      "transport.tcpMux = false? it must equal the "
+			      "server's)", x->carrier->peer);
 	else if (err)
 		LOG_D("frps", "%s: session ended: %s", x->carrier->peer,
 		      strerror(-err));
@@ -149,6 +148,14 @@ fail:
 
 /* ---- transports ------------------------------------------------------- */
 
+void frps_serve_stream(struct frps *s, struct chan *ch)
+{
+	if (s->cfg->tcp_mux)
+		sess_new(s, ch);
+	else
+		frps_conn_new(s, ch, NULL);
+}
+
 static void xport_accept(struct xport_stream *st, void *arg)
 {
 	struct frps_xport *xp = arg;
@@ -156,10 +163,7 @@ static void xport_accept(struct xport_stream *st, void *arg)
 	if (!ch)
 		return;
 	LOG_T("frps", "%s: new %s connection", ch->peer, xp->ops->name);
-	if (xp->s->cfg->tcp_mux)
-		sess_new(xp->s, ch);
-	else
-		frps_conn_new(xp->s, ch, NULL);
+	frps_tls_accept(xp->s, ch);
 }
 
 /* Prefix a plugin's init error with the location of the option it names
@@ -303,6 +307,11 @@ int frps_new(struct event_base *base, struct frps_conf *cfg, struct frps **out,
 	struct timeval one = {1, 0};
 	if (!s->tick || event_add(s->tick, &one) != 0)
 		goto oom;
+	rc = frps_tls_init(s, err, errlen);
+	if (rc < 0) {
+		*exit_code = 2;
+		goto fail;
+	}
 	rc = check_transports(cfg, err, errlen);
 	if (rc < 0) {
 		*exit_code = 2;
@@ -342,6 +351,7 @@ void frps_free(struct frps *s)
 		next = TAILQ_NEXT(x, link);
 		sess_end(x);
 	}
+	frps_tls_fini(s);
 	for (size_t i = 0; i < s->nxp; i++) {
 		if (s->xp[i].l)
 			s->xp[i].ops->listener_free(s->xp[i].l);

@@ -310,7 +310,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	*colon = '\0';
-	log_set_level(XPORT_LOG_WARN);
+	/* KCPCAT_LOG_LEVEL=debug shows the transport's per-session summary. */
+	const char *lv = getenv("KCPCAT_LOG_LEVEL");
+	int lvl = lv ? log_level_parse(lv) : -1;
+	log_set_level(lvl >= 0 ? lvl : XPORT_LOG_WARN);
 	signal(SIGPIPE, SIG_IGN);
 	if (xport_load_default(xdir, xport_host_default()) <= 0 ||
 	    !(k.ops = xport_find(xname))) {

@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config libevent-dev libmbedtls-dev libjerasure-dev
 libgf-complete-dev libyaml-dev check libjansson-dev zlib1g-dev libsodium-dev
 iproute2 golang-go golang-github-xtaci-kcp-dev kcptun procps
-xxd python3 curl"
+xxd python3 curl libsnappy-dev openssl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -83,7 +83,12 @@ for k in protocol server_addr since state srtt_ms rto_ms retransmits fec_recover
 done
 grep -q '"protocol": *"tcp"' <<<"$tr" || fail "/api/transport protocol: $tr"
 grep -q '"state": *"online"' <<<"$tr" || fail "/api/transport state: $tr"
-[ "$(code -u admin:pw -X PUT -d 'not json' "$API/api/transport")" = 400 ] || fail "PUT /api/transport with a bad body is not 400"
+for body in 'not json' '{"protocol": 5}' '{}' '{"protocol": "../tcp"}' ''; do
+	[ "$(code -u admin:pw -X PUT -d "$body" "$API/api/transport")" = 400 ] ||
+		fail "PUT /api/transport with body '$body' is not 400"
+done
+[ "$(code -u admin:pw -X PUT -d '{"protocol": "tcp"}' "$API/api/transport")" = 200 ] ||
+	fail "PUT /api/transport to the current protocol is not 200"
 
 # Reload diff while a download runs through the unchanged proxy dl:
 # b removed, c added, a changed (new remote port), dl untouched.
