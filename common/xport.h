@@ -87,6 +87,9 @@ struct xport_stats {
 	uint32_t inflight_bytes; /**< sent, not yet acknowledged (link bytes) */
 	uint64_t btl_bw_bps;     /**< estimated bottleneck bandwidth, bit/s */
 	uint64_t pacing_bps;     /**< pacing rate, bit/s */
+	uint64_t lost;           /**< segments the sender judged lost (fast
+				      retransmits + timeouts; not duplicate
+				      copies sent ahead), minor 1 */
 };
 
 /** Capability bits in xport_ops.caps. */

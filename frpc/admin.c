@@ -276,17 +276,26 @@ static json_t *link_json(struct frpc_link *l)
 {
 	struct xport_stats st;
 	frpc_link_stats(l, &st);
-	return json_pack("{s:s, s:s, s:I, s:s, s:i, s:i, s:i, s:I, s:I, s:I, "
-			 "s:I, s:i}",
-			 "protocol", l->xp->ops->name, "server_addr", l->peer,
-			 "since", (json_int_t)l->since, "state",
-			 link_states[l->state], "srtt_ms", (int)st.srtt_ms,
-			 "rto_ms", (int)st.rto_ms, "send_queue",
-			 (int)st.send_queue, "retransmits",
-			 (json_int_t)st.retransmits, "fec_recovered",
-			 (json_int_t)st.fec_recovered, "bytes_in",
-			 (json_int_t)st.bytes_in, "bytes_out",
-			 (json_int_t)st.bytes_out, "connections", l->nwork);
+	json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:i, s:i, s:i, s:I, s:I, s:I, "
+			       "s:I, s:i}",
+			       "protocol", l->xp->ops->name, "server_addr", l->peer,
+			       "since", (json_int_t)l->since, "state",
+			       link_states[l->state], "srtt_ms", (int)st.srtt_ms,
+			       "rto_ms", (int)st.rto_ms, "send_queue",
+			       (int)st.send_queue, "retransmits",
+			       (json_int_t)st.retransmits, "fec_recovered",
+			       (json_int_t)st.fec_recovered, "bytes_in",
+			       (json_int_t)st.bytes_in, "bytes_out",
+			       (json_int_t)st.bytes_out, "connections", l->nwork);
+	if (!o)
+		return NULL;
+	/* the sender's model of the path (0 where the transport has none) */
+	json_object_set_new(o, "min_rtt_ms", json_integer(st.min_rtt_ms));
+	json_object_set_new(o, "inflight_bytes", json_integer(st.inflight_bytes));
+	json_object_set_new(o, "bandwidth_bps", json_integer((json_int_t)st.btl_bw_bps));
+	json_object_set_new(o, "pacing_bps", json_integer((json_int_t)st.pacing_bps));
+	json_object_set_new(o, "lost", json_integer((json_int_t)st.lost));
+	return o;
 }
 
 static void transport_get(struct frpc_admin *a, struct evhttp_request *req)

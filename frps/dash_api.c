@@ -242,6 +242,12 @@ static json_t *link_json(const struct frps_link_view *l)
 	json_object_set_new(o, "pktsIn", ju(x->pkts_in));
 	json_object_set_new(o, "pktsOut", ju(x->pkts_out));
 	json_object_set_new(o, "sendQueue", json_integer(x->send_queue));
+	/* the sender's model of the path (0 where the transport has none) */
+	json_object_set_new(o, "minRttMs", json_integer(x->min_rtt_ms));
+	json_object_set_new(o, "inflightBytes", json_integer(x->inflight_bytes));
+	json_object_set_new(o, "bandwidthBps", ju(x->btl_bw_bps));
+	json_object_set_new(o, "pacingBps", ju(x->pacing_bps));
+	json_object_set_new(o, "lost", ju(x->lost));
 	return o;
 }
 

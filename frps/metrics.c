@@ -83,6 +83,11 @@ static double g_l_bout(const struct sample *x) { return (double)x->l->xs.bytes_o
 static double g_l_pin(const struct sample *x) { return (double)x->l->xs.pkts_in; }
 static double g_l_pout(const struct sample *x) { return (double)x->l->xs.pkts_out; }
 static double g_l_queue(const struct sample *x) { return x->l->xs.send_queue; }
+static double g_l_minrtt(const struct sample *x) { return x->l->xs.min_rtt_ms / 1000.0; }
+static double g_l_inflight(const struct sample *x) { return x->l->xs.inflight_bytes; }
+static double g_l_bw(const struct sample *x) { return (double)x->l->xs.btl_bw_bps; }
+static double g_l_pacing(const struct sample *x) { return (double)x->l->xs.pacing_bps; }
+static double g_l_lost(const struct sample *x) { return (double)x->l->xs.lost; }
 static double g_l_draining(const struct sample *x) { return x->l->draining; }
 
 static const struct metric metrics[] = {
@@ -115,6 +120,11 @@ static const struct metric metrics[] = {
 	{"frps_link_packets_in_total", "counter", "Datagrams/segments received on the link.", LINK, g_l_pin},
 	{"frps_link_packets_out_total", "counter", "Datagrams/segments sent on the link.", LINK, g_l_pout},
 	{"frps_link_send_queue", "gauge", "Bytes or segments not yet acknowledged.", LINK, g_l_queue},
+	{"frps_link_min_rtt_seconds", "gauge", "Minimum RTT seen (the path's propagation delay estimate).", LINK, g_l_minrtt},
+	{"frps_link_inflight_bytes", "gauge", "Bytes sent and not yet acknowledged.", LINK, g_l_inflight},
+	{"frps_link_bandwidth_bits_per_second", "gauge", "Bottleneck bandwidth the sender estimates.", LINK, g_l_bw},
+	{"frps_link_pacing_bits_per_second", "gauge", "Rate the sender paces its packets at.", LINK, g_l_pacing},
+	{"frps_link_lost_total", "counter", "Segments the sender judged lost (fast retransmits and timeouts).", LINK, g_l_lost},
 	{"frps_link_draining", "gauge", "1 for an earlier link still finishing its streams.", LINK, g_l_draining},
 };
 

@@ -36,6 +36,13 @@ try {
   const anon = await fetch(url + "/api/serverinfo");
   check(anon.status === 401, "anonymous API request: " + anon.status);
 
+  // The page's own /api/clients answers, to compare the rows with what the
+  // page was given (the link numbers move between two requests).
+  const seen = [];
+  page.on("response", r => {
+    if (new URL(r.url()).pathname === "/api/clients")
+      r.json().then(j => seen.push(j), () => {});
+  });
   await page.goto(url + "/", { waitUntil: "load" });
   // Three refreshes: the live client chart then has several samples.
   await page.waitForFunction(() => Number(document.body.dataset.updates || 0) >= 3,
@@ -77,6 +84,26 @@ try {
   check((await cellV(crow, "srttMs")) !== "", "client RTT shown");
   check(await cellV(crow, "retransmits") === String(c.link.retransmits), "retransmits");
 
+  // The link model's columns show the numbers of the answer the page
+  // rendered last (read between two refreshes).
+  const LINK_KEYS = ["srttMs", "minRttMs", "retransmits", "lost", "bandwidthBps",
+    "pacingBps", "inflightBytes"];
+  let match = null, tries = 0;
+  for (; tries < 5 && !match; tries++) {
+    const u = await page.evaluate(() => Number(document.body.dataset.updates));
+    await page.waitForFunction(n => Number(document.body.dataset.updates) > n, u,
+      { timeout: 10000 });
+    const got = await crow.evaluate(tr => Object.fromEntries(
+      [...tr.querySelectorAll("td[data-k]")].map(td => [td.dataset.k, td.dataset.v])));
+    const last = seen[seen.length - 1].clients.find(x => x.runID === c.runID).link;
+    if (LINK_KEYS.every(k => got[k] === String(last[k]))) match = { got, last };
+  }
+  check(match, "link columns never matched the page's API answer");
+  check(match.last.bandwidthBps > 0 && match.last.pacingBps > 0,
+    "tcp.so reports bandwidth and pacing from TCP_INFO: " + JSON.stringify(match.last));
+  const shown = await crow.locator('td[data-k="bandwidthBps"]').innerText();
+  check(/\d (k|M|G)?bit\/s$/.test(shown), "bandwidth shown with its unit: " + shown);
+
   // Server info shows the API's numbers.
   const serverText = await page.locator("#serverinfo").innerText();
   check(serverText.includes(info.version) && serverText.includes(String(info.bindPort)),
@@ -92,12 +119,22 @@ try {
   });
   const tc = await painted(`[data-proxy-chart="${proxyName}"] canvas`);
   check(tc.points === 14 && tc.nonzero >= 2 && tc.n > 500, "7-day chart: " + JSON.stringify(tc));
-  const cc = await painted(`[data-client-chart="${c.runID}"] canvas`);
-  check(cc.points >= 9 && cc.n > 200, "client live chart: " + JSON.stringify(cc));
+  // Three live charts per client, each with its own unit on its axis.
+  const card = `[data-client-chart="${c.runID}"]`;
+  const titles = await page.locator(card + " .chart-title").allInnerTexts();
+  check(titles.join("|") === "RTT (ms)|Loss (segments/s)|Throughput (bit/s)",
+    "client chart titles: " + titles);
+  const charts = {};
+  for (const id of ["rtt", "loss", "rate"]) {
+    charts[id] = await painted(`${card} canvas[data-chart="${id}"]`);
+    check(charts[id].points >= 6 && charts[id].n > 150, id + " chart: " + JSON.stringify(charts[id]));
+  }
+  // bandwidth and pacing are non-zero (above): drawn as such.
+  check(charts.rate.nonzero > 0, "throughput chart has no data: " + JSON.stringify(charts.rate));
   // It refreshes on its own.
-  const before = cc.points;
+  const before = charts.rtt.points;
   await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel).dataset.points) > n,
-    [`[data-client-chart="${c.runID}"] canvas`, before], { timeout: 10000 });
+    [`${card} canvas[data-chart="rtt"]`, before], { timeout: 10000 });
 
   await page.screenshot({ path: join(out, "dashboard.png"), fullPage: true });
 

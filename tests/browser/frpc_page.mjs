@@ -54,6 +54,21 @@ try {
     "page shows the link's protocol");
   const opts = await page.$$eval("#transport-select option", os => os.map(o => o.value));
   check(opts.includes(target), "selector offers " + target + ": " + opts);
+  // The link's health with the sender's model, and one chart per unit.
+  const info = Object.fromEntries(await page.$$eval("#link-info > div",
+    ds => ds.map(d => [d.dataset.k, d.querySelector("dd").textContent])));
+  for (const k of ["RTT", "Min RTT", "Retransmits", "Lost", "Bandwidth", "Pacing", "In flight"])
+    check(info[k] !== undefined && info[k] !== "–", "link info " + k + ": " + JSON.stringify(info));
+  check(/ (k|M|G)?bit\/s$/.test(info.Bandwidth), "bandwidth with its unit: " + info.Bandwidth);
+  for (const id of ["link-chart", "link-rate-chart"]) {
+    const cv = await page.$eval("#" + id, c => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+      return { n, points: Number(c.dataset.points || 0) };
+    });
+    check(cv.points >= 4 && cv.n > 150, id + ": " + JSON.stringify(cv));
+  }
   await page.screenshot({ path: join(out, "frpc-page.png"), fullPage: true });
 
   // Switch from the page.
@@ -86,6 +101,9 @@ try {
     const td = document.querySelector(`tr[data-client="${id}"] td[data-k="transport"]`);
     return td && td.dataset.v === t;
   }, [c.runID, target], { timeout: 10000 });
+  // A few samples on the live charts before the picture.
+  await dash.waitForFunction(() => Number(document.body.dataset.updates || 0) >= 3, null,
+    { timeout: 20000 });
   await dash.screenshot({ path: join(out, "dashboard-after-switch.png"), fullPage: true });
 
   // The reload button: the file still says the first protocol, and a

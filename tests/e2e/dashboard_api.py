@@ -57,8 +57,11 @@ def phase_transfer(args):
     check(link["transport"] == "tcp" and link["since"] > 0, "link %r" % link)
     # tcp.so measures RTT and counts bytes on the control's stream.
     check(link["bytesIn"] > 0 and link["bytesOut"] > 0, "link bytes %r" % link)
-    for k in ("srttMs", "rtoMs", "retransmits", "fecRecovered", "cryptFailures"):
+    for k in ("srttMs", "rtoMs", "retransmits", "fecRecovered", "cryptFailures",
+              "minRttMs", "inflightBytes", "bandwidthBps", "pacingBps", "lost"):
         check(k in link, "link has no " + k)
+    # tcp.so reads them from TCP_INFO: TCP retransmits what it judged lost.
+    check(link["lost"] == link["retransmits"], "tcp lost/retransmits %r" % link)
     check(c["linkHistory"][-1]["transport"] == "tcp", "history %r" % c)
     one = get_json(wp, "/api/clients/" + c["runID"])
     check(one["runID"] == c["runID"] and one["proxies"] == c["proxies"],
@@ -172,7 +175,50 @@ def phase_offline(args):
     check(not any(k[0].startswith("frps_link_") for k in m), "link metrics of a gone client")
 
 
-PHASES = {"transfer": phase_transfer, "live": phase_live, "errors": phase_errors,
+MODEL = ("minRttMs", "bandwidthBps", "pacingBps")
+MODEL_METRICS = ("frps_link_min_rtt_seconds", "frps_link_bandwidth_bits_per_second",
+                 "frps_link_pacing_bits_per_second", "frps_link_lost_total",
+                 "frps_link_inflight_bytes")
+
+
+def phase_kcp(args):
+    """After 1 MiB each way over KCP through 5 ms / 2 % loss: the link
+    block carries the sender's model (non-zero), losses are counted and
+    are a part of the retransmits; /metrics and frpc's API agree."""
+    wp, ap = int(args[0]), int(args[1])
+    on = [c for c in get_json(wp, "/api/clients")["clients"] if c["online"]]
+    check(len(on) == 1 and on[0]["user"] == "kcpuser", "online clients %r" % on)
+    c = get_json(wp, "/api/clients/" + on[0]["runID"])
+    link = c["link"]
+    check(link["transport"] == "kcp", "link %r" % link)
+    for k in MODEL:
+        check(isinstance(link[k], int) and link[k] > 0, "kcp link %s: %r" % (k, link))
+    # 10 ms of delay on each round trip: the path's floor is seen.
+    check(10 <= link["minRttMs"] <= link["srttMs"] + link["rtoMs"], "min RTT %r" % link)
+    check(isinstance(link["inflightBytes"], int) and link["inflightBytes"] >= 0,
+          "inflightBytes %r" % link)
+    check(link["lost"] > 0 and link["lost"] <= link["retransmits"],
+          "lost vs retransmits at 2 %% loss: %r" % link)
+    m, types = scrape(wp)
+    lab = (("client", c["runID"]), ("transport", "kcp"))
+    for name in MODEL_METRICS:
+        check((name, lab) in m, "no %s%r in /metrics" % (name, lab))
+    check(types["frps_link_lost_total"] == "counter", "lost type")
+    check(types["frps_link_bandwidth_bits_per_second"] == "gauge", "bandwidth type")
+    for name in MODEL_METRICS[:4]:
+        check(m[(name, lab)] > 0, "%s = %r" % (name, m[(name, lab)]))
+    check(m[("frps_link_lost_total", lab)] >= link["lost"], "lost_total went down")
+    # frpc sees its end of the same link.
+    t = get_json(ap, "/api/transport", auth=None)
+    check(t["protocol"] == "kcp", "frpc transport %r" % t)
+    for k in ("min_rtt_ms", "bandwidth_bps", "pacing_bps"):
+        check(t[k] > 0, "frpc %s: %r" % (k, t))
+    check(0 <= t["lost"] <= t["retransmits"] and t["inflight_bytes"] >= 0, "frpc %r" % t)
+    print("kcp link at frps: " + ", ".join("%s %s" % (k, link[k]) for k in
+          ("srttMs", "minRttMs", "bandwidthBps", "pacingBps", "lost", "retransmits")))
+
+
+PHASES = {"kcp": phase_kcp, "transfer": phase_transfer, "live": phase_live, "errors": phase_errors,
           "offline": phase_offline}
 
 if __name__ == "__main__":

@@ -168,6 +168,7 @@ static void stats_step(struct fx *f, struct side *d, struct xport_stats *prev)
 	MONO(retransmits);
 	MONO(fec_recovered);
 	MONO(crypt_failures);
+	MONO(lost);
 #undef MONO
 	*prev = st;
 }

@@ -311,6 +311,7 @@ static int k_stream_stats(struct xport_stream *xs, struct xport_stats *st)
 	st->inflight_bytes = ci.inflight;
 	st->btl_bw_bps = ci.btl_bw * 8;
 	st->pacing_bps = ci.pacing_rate * 8;
+	st->lost = ks->fast_retrans_segs + ks->lost_segs;
 	return 0;
 }
 

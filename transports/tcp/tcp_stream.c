@@ -12,7 +12,9 @@
 #include <event2/event.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h> /* the kernel's full struct tcp_info (glibc's stops
+			   at tcpi_total_retrans) */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -271,6 +273,38 @@ void tcp_stream_close(struct xport_stream *s, int how)
 		flush_begin(s);
 }
 
+/* True when the kernel filled field (an older kernel returns a shorter
+ * struct tcp_info; what it did not write stays 0 in st). */
+#define TI_HAS(len, field)                                                     \
+	((size_t)(len) >= offsetof(struct tcp_info, field) +                   \
+				  sizeof(((struct tcp_info *)0)->field))
+
+/*
+ * The kernel's own model of the connection: RTTs in us, rates in bytes/s.
+ * TCP retransmits exactly the segments it judged lost (fast retransmit,
+ * RTO), so lost and retransmits both count tcpi_total_retrans. The
+ * delivery rate is the kernel's latest bandwidth sample (what BBR feeds its
+ * model with); a pacing rate of ~0 means "not paced".
+ */
+static void from_tcp_info(struct xport_stats *st, const struct tcp_info *ti,
+			  socklen_t len)
+{
+	st->srtt_ms = ti->tcpi_rtt / 1000;
+	st->rto_ms = ti->tcpi_rto / 1000;
+	if (TI_HAS(len, tcpi_total_retrans)) {
+		st->retransmits = ti->tcpi_total_retrans;
+		st->lost = ti->tcpi_total_retrans;
+	}
+	uint64_t inflight = (uint64_t)ti->tcpi_unacked * ti->tcpi_snd_mss;
+	st->inflight_bytes = inflight > UINT32_MAX ? UINT32_MAX : (uint32_t)inflight;
+	if (TI_HAS(len, tcpi_pacing_rate) && ti->tcpi_pacing_rate != UINT64_MAX)
+		st->pacing_bps = ti->tcpi_pacing_rate * 8;
+	if (TI_HAS(len, tcpi_min_rtt) && ti->tcpi_min_rtt != UINT32_MAX)
+		st->min_rtt_ms = ti->tcpi_min_rtt / 1000;
+	if (TI_HAS(len, tcpi_delivery_rate))
+		st->btl_bw_bps = ti->tcpi_delivery_rate * 8;
+}
+
 int tcp_stream_stats(struct xport_stream *s, struct xport_stats *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -284,11 +318,8 @@ int tcp_stream_stats(struct xport_stream *s, struct xport_stats *st)
 	st->send_queue = q > UINT32_MAX ? UINT32_MAX : (uint32_t)q;
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
-		st->srtt_ms = ti.tcpi_rtt / 1000;
-		st->rto_ms = ti.tcpi_rto / 1000;
-		st->retransmits = ti.tcpi_total_retrans;
-	}
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+		from_tcp_info(st, &ti, len);
 	return 0;
 }
 

@@ -5,7 +5,7 @@
 
 const PERIOD_MS = 2000;
 const HISTORY = 60;
-const hist = { rtt: [], rate: [], lastBytes: null, lastT: 0 };
+const hist = { rtt: [], minRtt: [], rate: [], bw: [], pacing: [], lastBytes: null, lastT: 0 };
 
 function el(tag, attrs = {}, ...kids) {
   const e = document.createElement(tag);
@@ -23,6 +23,14 @@ function bytes(n) {
   let i = 0;
   while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
   return (i ? n.toFixed(1) : String(n)) + " " + u[i];
+}
+
+/* Bit rates as networks quote them: decimal prefixes. */
+function bits(n) {
+  const u = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s"];
+  let i = 0;
+  while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+  return (i ? n.toFixed(n < 10 ? 1 : 0) : String(Math.round(n))) + " " + u[i];
 }
 
 const cell = (k, v, cls) => el("td", { "data-k": k, "data-v": String(v ?? ""), class: cls || "" },
@@ -47,8 +55,13 @@ function renderLink(t) {
     ["Server", t.server_addr || "–"],
     ["Since", t.since ? new Date(t.since * 1000).toLocaleString() : "–"],
     ["RTT", t.srtt_ms !== undefined ? t.srtt_ms + " ms" : "–"],
+    ["Min RTT", t.min_rtt_ms !== undefined ? t.min_rtt_ms + " ms" : "–"],
     ["RTO", t.rto_ms !== undefined ? t.rto_ms + " ms" : "–"],
-    ["Retransmits", t.retransmits ?? "–"], ["FEC recovered", t.fec_recovered ?? "–"],
+    ["Retransmits", t.retransmits ?? "–"], ["Lost", t.lost ?? "–"],
+    ["FEC recovered", t.fec_recovered ?? "–"],
+    ["Bandwidth", t.bandwidth_bps !== undefined ? bits(t.bandwidth_bps) : "–"],
+    ["Pacing", t.pacing_bps !== undefined ? bits(t.pacing_bps) : "–"],
+    ["In flight", t.inflight_bytes !== undefined ? bytes(t.inflight_bytes) : "–"],
     ["Bytes in / out", t.bytes_in !== undefined ? bytes(t.bytes_in) + " / " + bytes(t.bytes_out) : "–"],
     ["Switching to", t.switching || "–"],
   ];
@@ -69,13 +82,18 @@ function renderLink(t) {
   const dt = hist.lastT ? (now - hist.lastT) / 1000 : 0;
   const rate = hist.lastBytes !== null && dt > 0 ? Math.max(0, b - hist.lastBytes) / dt : 0;
   hist.lastBytes = b; hist.lastT = now;
-  for (const [a, v] of [[hist.rtt, t.srtt_ms || 0], [hist.rate, rate]]) {
+  for (const [a, v] of [[hist.rtt, t.srtt_ms || 0], [hist.minRtt, t.min_rtt_ms || 0],
+    [hist.rate, rate * 8], [hist.bw, t.bandwidth_bps || 0], [hist.pacing, t.pacing_bps || 0]]) {
     a.push(v); if (a.length > HISTORY) a.shift();
   }
+  /* one chart per unit */
   Charts.lines(document.getElementById("link-chart"), [
-    { values: hist.rtt, color: "#2563eb", fmt: v => v.toFixed(0) + "ms" },
-    { values: hist.rate, color: "#7c3aed" },
-  ]);
+    { values: hist.rtt, color: "#2563eb" }, { values: hist.minRtt, color: "#16a34a" },
+  ], { fmt: v => v.toFixed(v < 10 ? 1 : 0) + " ms", min: 1 });
+  Charts.lines(document.getElementById("link-rate-chart"), [
+    { values: hist.rate, color: "#7c3aed" }, { values: hist.bw, color: "#0891b2" },
+    { values: hist.pacing, color: "#a3a3a3" },
+  ], { fmt: bits, min: 1000 });
 }
 
 function renderProxies(status) {

@@ -6,7 +6,7 @@
 
 const PERIOD_MS = 2000;
 const HISTORY = 60;                 /* samples per client chart */
-const live = new Map();             /* runID -> {t, rtt[], retx[], rate[], lastRetx} */
+const live = new Map();             /* runID -> recent samples, see sampleClient */
 
 function el(tag, attrs = {}, ...kids) {
   const e = document.createElement(tag);
@@ -26,6 +26,14 @@ function bytes(n) {
   return (i ? n.toFixed(1) : String(n)) + " " + u[i];
 }
 const rate = n => bytes(n) + "/s";
+/* Bit rates as networks quote them: decimal prefixes. */
+function bits(n) {
+  const u = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s"];
+  let i = 0;
+  while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+  return (i ? n.toFixed(n < 10 ? 1 : 0) : String(Math.round(n))) + " " + u[i];
+}
+const perSec = v => (v < 10 && v > 0 ? v.toFixed(1) : String(Math.round(v))) + "/s";
 
 /* A cell that shows text and keeps the raw API value for tests/tools. */
 function cell(key, value, text, cls) {
@@ -52,21 +60,61 @@ function renderServer(s) {
   dl.replaceChildren(...rows.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, v))));
 }
 
+/* One sample per refresh; counters (retransmits, lost) become per-second
+   rates between two samples. */
 function sampleClient(c) {
   let h = live.get(c.runID);
-  if (!h) { h = { rtt: [], retx: [], rate: [], lastRetx: null, lastT: 0 }; live.set(c.runID, h); }
+  if (!h) {
+    h = { rtt: [], minRtt: [], retx: [], lost: [], thr: [], bw: [], pacing: [],
+          last: null, lastT: 0 };
+    live.set(c.runID, h);
+  }
   const now = Date.now();
   const l = c.link || {};
-  const retx = l.retransmits || 0;
+  const cur = { retx: l.retransmits || 0, lost: l.lost || 0 };
   const dt = h.lastT ? (now - h.lastT) / 1000 : 0;
-  const retxRate = h.lastRetx !== null && dt > 0 ? Math.max(0, retx - h.lastRetx) / dt : 0;
-  h.lastRetx = retx; h.lastT = now;
+  const per = k => (h.last && dt > 0 ? Math.max(0, cur[k] - h.last[k]) / dt : 0);
   const push = (a, v) => { a.push(v); if (a.length > HISTORY) a.shift(); };
+  push(h.retx, per("retx"));
+  push(h.lost, per("lost"));
+  h.last = cur; h.lastT = now;
   push(h.rtt, l.srttMs || 0);
-  push(h.retx, retxRate);
-  push(h.rate, (c.rateIn || 0) + (c.rateOut || 0));
+  push(h.minRtt, l.minRttMs || 0);
+  push(h.thr, ((c.rateIn || 0) + (c.rateOut || 0)) * 8);
+  push(h.bw, l.bandwidthBps || 0);
+  push(h.pacing, l.pacingBps || 0);
   return h;
 }
+
+/* The live charts of a client, one per unit. */
+const CLIENT_CHARTS = [
+  { id: "rtt", title: "RTT (ms)", min: 1, fmt: v => v.toFixed(v < 10 ? 1 : 0) + " ms",
+    series: [["rtt", "smoothed", "#2563eb"], ["minRtt", "min", "#16a34a"]] },
+  { id: "loss", title: "Loss (segments/s)", min: 1, fmt: perSec,
+    series: [["lost", "lost", "#dc2626"], ["retx", "retransmits", "#ea580c"]] },
+  { id: "rate", title: "Throughput (bit/s)", min: 1000, fmt: bits,
+    series: [["thr", "user traffic", "#7c3aed"], ["bw", "est. bandwidth", "#0891b2"],
+             ["pacing", "pacing", "#a3a3a3"]] },
+];
+
+function clientCard(c) {
+  const card = el("div", { class: "card", "data-client-chart": c.runID },
+    el("h3", {}, "Client " + c.runID + (c.user ? " (" + c.user + ")" : "")));
+  for (const ch of CLIENT_CHARTS) {
+    const legend = el("div", { class: "legend" });
+    for (const [, name, color] of ch.series) {
+      const i = el("i");
+      i.style.background = color;
+      legend.append(el("span", {}, i, name));
+    }
+    card.append(el("div", { class: "chart-title" }, ch.title),
+      el("canvas", { class: "small", "data-chart": ch.id }), legend);
+  }
+  return card;
+}
+
+const opt = (l, k) => (l && l[k] !== undefined ? l[k] : "");
+const optText = (l, k, f) => (l && l[k] !== undefined ? f(l[k]) : "–");
 
 function renderClients(list) {
   const tb = document.querySelector("#client-table tbody");
@@ -79,38 +127,30 @@ function renderClients(list) {
       l ? el("span", { class: "tag" }, l.transport) : el("span", { class: "offline" }, "offline"),
       (c.drainingLinks || []).length ? " +" + c.drainingLinks.length + " draining" : "",
       el("div", { class: "hist" }, hist));
+    const ms = v => v + " ms";
     rows.push(el("tr", { "data-client": c.runID },
       cell("runID", c.runID), cell("user", c.user),
       cell("address", c.address),
       linkCell,
-      cell("srttMs", l && l.srttMs !== undefined ? l.srttMs : "", l && l.srttMs !== undefined ? l.srttMs + " ms" : "–", "num"),
-      cell("retransmits", l && l.retransmits !== undefined ? l.retransmits : "", undefined, "num"),
-      cell("fecRecovered", l && l.fecRecovered !== undefined ? l.fecRecovered : "", undefined, "num"),
-      cell("cryptFailures", l && l.cryptFailures !== undefined ? l.cryptFailures : "", undefined, "num"),
+      cell("srttMs", opt(l, "srttMs"), optText(l, "srttMs", ms), "num"),
+      cell("minRttMs", opt(l, "minRttMs"), optText(l, "minRttMs", ms), "num"),
+      cell("retransmits", opt(l, "retransmits"), undefined, "num"),
+      cell("lost", opt(l, "lost"), undefined, "num"),
+      cell("fecRecovered", opt(l, "fecRecovered"), undefined, "num"),
+      cell("cryptFailures", opt(l, "cryptFailures"), undefined, "num"),
+      cell("bandwidthBps", opt(l, "bandwidthBps"), optText(l, "bandwidthBps", bits), "num"),
+      cell("pacingBps", opt(l, "pacingBps"), optText(l, "pacingBps", bits), "num"),
+      cell("inflightBytes", opt(l, "inflightBytes"), optText(l, "inflightBytes", bytes), "num"),
       cell("rate", c.rateIn + "/" + c.rateOut, rate(c.rateIn) + " / " + rate(c.rateOut), "num"),
       cell("proxies", (c.proxies || []).join(","))));
     if (!c.online) continue;
     seen.add(c.runID);
     const h = sampleClient(c);
     let card = cards.querySelector(`[data-client-chart="${CSS.escape(c.runID)}"]`);
-    if (!card) {
-      card = el("div", { class: "card", "data-client-chart": c.runID },
-        el("h3", {}, "Client " + c.runID + (c.user ? " (" + c.user + ")" : "")),
-        el("canvas", { "data-chart": "client" }),
-        el("div", { class: "legend" },
-          el("span", {}, el("i", { style: "" }), "RTT ms"),
-          el("span", {}, el("i"), "retransmits/s"),
-          el("span", {}, el("i"), "throughput")));
-      const is = card.querySelectorAll(".legend i");
-      is[0].style.background = "var(--a)"; is[1].style.background = "var(--b)";
-      is[2].style.background = "var(--c)";
-      cards.append(card);
-    }
-    Charts.lines(card.querySelector("canvas"), [
-      { values: h.rtt, color: "#2563eb", fmt: v => v.toFixed(0) + "ms" },
-      { values: h.retx, color: "#ea580c" },
-      { values: h.rate, color: "#7c3aed" },
-    ]);
+    if (!card) cards.append(card = clientCard(c));
+    for (const ch of CLIENT_CHARTS)
+      Charts.lines(card.querySelector(`canvas[data-chart="${ch.id}"]`),
+        ch.series.map(([k, , color]) => ({ values: h[k], color })), { fmt: ch.fmt, min: ch.min });
   }
   tb.replaceChildren(...rows);
   for (const card of [...cards.children])
