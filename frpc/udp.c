@@ -45,7 +45,6 @@ struct udp_proxy {
 	struct frpc_resolve *res;      /* localIP being resolved */
 	struct sockaddr_storage local; /* the local service, once resolved */
 	socklen_t local_len;           /* 0 until resolved */
-	uint64_t unresolved_drops;
 	struct udp_peer *peers[UDP_MAX_PEERS];
 	size_t npeers;
 	uint8_t buf[UDP_MAX_DGRAM];
@@ -66,9 +65,6 @@ static void udp_end(struct udp_proxy *u)
 		peer_free(u->peers[i]);
 	event_free(u->tick);
 	ctl_free(u->ctl);
-	if (u->unresolved_drops)
-		LOG_D("frpc", "[%s] %llu datagrams dropped while resolving localIP",
-		      u->p->conf.name, (unsigned long long)u->unresolved_drops);
 	LOG_D("frpc", "[%s] udp work connection closed", u->p->conf.name);
 	u->l->nwork--;
 	frpc_proxy_unref(u->p);
@@ -157,11 +153,6 @@ static void udp_msg(struct ctl *ctl, struct msg *m, void *arg)
 	struct msg_udp_packet *pk = &m->u.udp_packet;
 	if (!pk->raddr_ip)
 		return;
-	if (!u->local_len) {
-		/* Still resolving localIP: UDP may lose datagrams. */
-		u->unresolved_drops++;
-		return;
-	}
 	struct udp_peer *pe = peer_get(u, pk->raddr_ip, pk->raddr_port);
 	if (!pe)
 		return;
@@ -212,6 +203,8 @@ static void local_resolved(int err, const struct sockaddr *sa, unsigned len,
 	}
 	memcpy(&u->local, sa, len);
 	u->local_len = (socklen_t)len;
+	/* Now the datagrams that waited in the stream can go out. */
+	ctl_pause(u->ctl, 0);
 }
 
 static void udp_kill(struct frpc_track *t)
@@ -263,7 +256,12 @@ void frpc_udp_start(struct frpc *c, struct frpc_link *l, struct frpc_proxy *p,
 		}
 	}
 	/* localIP may be a host name: resolved once per work connection,
-	 * without blocking the loop. */
+	 * without blocking the loop, and always answered from the loop, even
+	 * for a numeric address. frps sends datagrams right after
+	 * StartWorkConn (at once after a link switch, with what it held), so
+	 * they may sit in the same read: hold delivery until the address is
+	 * known, the stream keeps them (and pushes back on frps) meanwhile. */
+	ctl_pause(work, 1);
 	u->res = frpc_resolve_start(c, p->conf.local_ip, p->conf.local_port,
 				    SOCK_DGRAM, local_resolved, u);
 	if (!u->res) {
