@@ -14,12 +14,13 @@ stop_all() {
 }
 trap 'stop_all; exit 0' INT TERM EXIT
 SERVICE=$("$NT" free-port); BIND=$("$NT" free-port); KCP=$("$NT" free-port --udp)
-REMOTE=$("$NT" free-port); DASH=$("$NT" free-port)
+REMOTE=$("$NT" free-port); DASH=$("$NT" free-port); ADMIN=$("$NT" free-port)
 cat >"$D/frps.yaml" <<YAML
 bindAddr: 127.0.0.1
 bindPort: $BIND
 kcpBindPort: $KCP
 auth: {token: "demo-token"}
+webServer: {addr: 127.0.0.1, port: $DASH, user: admin, password: demo}
 transport:
   kcp: {crypt: aes, key: "demo kcp key", mode: fast2}
 YAML
@@ -27,6 +28,7 @@ cat >"$D/frpc.yaml" <<YAML
 serverAddr: 127.0.0.1
 serverPort: $KCP
 auth: {token: "demo-token"}
+webServer: {addr: 127.0.0.1, port: $ADMIN}
 transport:
   protocol: kcp
   kcp: {crypt: aes, key: "demo kcp key", mode: fast2}
@@ -46,6 +48,8 @@ echo " frps (tcp :$BIND, kcp udp :$KCP) and frpc (over KCP) are running."
 echo " The echo service on 127.0.0.1:$SERVICE is exposed as 127.0.0.1:$REMOTE"
 echo " Try it:   $NT send --host 127.0.0.1 --port $REMOTE --bytes 1000000 --seed 1"
 echo "      or:  echo hello | nc 127.0.0.1 $REMOTE   (if nc is installed)"
+echo " Dashboard: http://127.0.0.1:$DASH/  (user admin, password demo)"
+echo " frpc admin: http://127.0.0.1:$ADMIN/  (switch the link: curl -X PUT -d '{\"protocol\":\"tcp\"}' 127.0.0.1:$ADMIN/api/transport)"
 echo " Configs:  $D/frps.yaml  $D/frpc.yaml"
 echo " Ctrl-C stops everything."
 echo "================================================================"
