@@ -43,6 +43,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_MIN_MS 3
 #define OVERFLOW_MIN_RETX 8   /* STARTUP: resends that can mean overflow */
 #define QUEUE_ROUNDS 2
+#define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
 
 static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
@@ -285,6 +286,7 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 		b->round_rtt_max = rtt;
 	if (!b->q_min || rtt < b->q_min)
 		b->q_min = rtt;
+	b->q_n++;
 	/* expiry is PROBE_RTT's business (update_state) */
 	if (!b->min_rtt || rtt <= b->min_rtt) {
 		b->min_rtt = rtt;
@@ -326,7 +328,8 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
  * was busy all along, so it is the rate we get) minus 1/16 replaces the
  * estimate, and DRAIN (pacing gain 1/2.885) empties the queue before
  * PROBE_BW resumes. */
-static void check_standing_queue(struct kcp_bbr *b, uint32_t now)
+static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
+				 int32_t rttvar)
 {
 	uint32_t margin = b->min_rtt / QUEUE_FRAC;
 	uint32_t span = (uint32_t)tdiff(now, b->q_ms);
@@ -334,6 +337,15 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now)
 
 	if (margin < QUEUE_MIN_MS)
 		margin = QUEUE_MIN_MS;
+	/* a jittery path's RTT varies without any queue */
+	if (rttvar > 0 && (uint32_t)rttvar > margin)
+		margin = (uint32_t)rttvar;
+	/* An application-limited window measures the application, and a
+	 * handful of samples is not "every sample": neither says queue. */
+	if (b->q_app || b->q_n < QUEUE_MIN_SAMPLES) {
+		b->queue_rounds = 0;
+		return;
+	}
 	if (b->mode != BBR_PROBE_BW || !b->q_min ||
 	    b->q_min <= b->min_rtt + margin) {
 		if (b->mode == BBR_PROBE_BW)
@@ -571,10 +583,12 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		}
 	}
 	if (b->min_rtt && tdiff(now, b->q_ms) >= (int32_t)b->min_rtt) {
-		check_standing_queue(b, now);
+		check_standing_queue(b, now, k->rttvar);
 		b->q_ms = now;
 		b->q_min = 0;
 		b->q_retx = 0;
+		b->q_n = 0;
+		b->q_app = b->app_limited != 0;
 		b->q_del = b->delivered;
 	}
 	update_state(k, now);
@@ -596,9 +610,11 @@ void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle,
 	b->waiting = blocked;
 	/* nothing left to send and room under the cap: whatever the next
 	 * samples show is the application's rate, not the path's */
-	if (idle && b->inflight < b->cwnd)
+	if (idle && b->inflight < b->cwnd) {
 		b->app_limited = b->delivered + b->inflight ? b->delivered +
 							     b->inflight : 1;
+		b->q_app = true;
+	}
 }
 
 uint32_t kcp_pace_wait(const struct kcp *k, uint32_t now)

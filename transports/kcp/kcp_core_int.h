@@ -85,6 +85,8 @@ struct kcp_bbr {
 	uint32_t q_ms, q_min;       /* standing-queue window: start, min RTT */
 	uint64_t q_del;             /* delivered at its start */
 	uint32_t q_retx;            /* retransmissions in it */
+	uint32_t q_n;               /* RTT samples in it */
+	bool q_app;                 /* application-limited at some point */
 	uint32_t ck_ms, ck2_ms;     /* delivery checkpoints for short RTTs */
 	uint64_t ck_del, ck2_del;
 	uint64_t pacing_rate;       /* bytes/s */
