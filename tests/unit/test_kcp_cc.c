@@ -82,6 +82,7 @@ struct flow {
 	uint8_t *buf;
 	uint64_t rate;    /* application bytes/s, 0 = as fast as allowed */
 	uint64_t written;
+	uint64_t limit;   /* bytes to write in all, 0 = no end */
 };
 
 static void flow_init(struct flow *f, const struct path *p, int cc,
@@ -114,6 +115,9 @@ static void flow_app(struct flow *f)
 
 	uint64_t due = f->rate ? f->rate * kcp_sim_elapsed(f->sim) / 1000
 			       : UINT64_MAX;
+
+	if (f->limit && due > f->limit)
+		due = f->limit;
 
 	while (f->written < due && kcp_waitsnd(tx) < kcp_send_limit(tx)) {
 		size_t n = due - f->written < CHUNK ? (size_t)(due - f->written)
@@ -301,6 +305,72 @@ START_TEST(test_grid)
 }
 END_TEST
 
+/* ---- the benchmark's links ------------------------------------------------ */
+
+/* bench/kcp_rated.sh's rate-limited rows, here without the host's noise:
+ * the simulator must reach the targets on them too. */
+START_TEST(test_bench_links)
+{
+	static const struct path links[] = {
+		{50000000, 50, 10000}, {50000000, 50, 50000},
+		{20000000, 200, 20000},
+	};
+	const struct path *p = &links[_i];
+	struct result r = measure(p, KCP_CC_BBR, 500 + (uint64_t)_i);
+
+	print_result("bench", p, &r);
+	ck_assert_msg(r.share >= 0.90, "%.0f%% of capacity", r.share * 100);
+	ck_assert_msg(r.queue_bdp <= 0.25, "queue %.2f BDP", r.queue_bdp);
+}
+END_TEST
+
+/* A transfer the way the benchmark makes one: the session has carried
+ * only a few small messages for 2 s (frp's login and control), then 8 s
+ * worth of the link rate is sent as fast as allowed. Goodput counts from
+ * the first bulk byte to the last, STARTUP included, so on long paths it
+ * stays below the steady state: STARTUP doubles the window per round
+ * from 32 segments (7 rounds = 1.4 s to 20 Mbit/s at 200 ms), overshoots
+ * to ~2.9 BDP and drains. Before the idle-start rule STARTUP began from
+ * the small messages' rate (the first sample replaced the initial guess)
+ * and a window shrunk to that rate: 85 % and 74 % where the rows below
+ * now reach 88 % and 79 % (docs/kcp-congestion.md, known shortfalls). */
+START_TEST(test_late_bulk)
+{
+	static const struct {
+		struct path p;
+		double min_share; /* known shortfall below 0.90 */
+	} links[] = {
+		{{20000000, 200, 20000}, 0.87},
+		{{50000000, 50, 10000}, 0.90},
+		{{5000000, 300, 10000}, 0.77},
+	};
+	const struct path *p = &links[_i].p;
+	struct flow f;
+	uint64_t total = p->rate_bps / 8 * 8, start = 2000, t;
+	double gp, share;
+
+	flow_init(&f, p, KCP_CC_BBR, 600 + (uint64_t)_i);
+	f.rate = 200; /* control messages */
+	run_until(&f, 1, start);
+	REQUIRE(f.got > 0, "small messages arrive");
+	f.rate = 0;
+	f.limit = f.written + total;
+	for (t = start; t < start + 60000 && f.got < f.limit; t += 10)
+		run_until(&f, 1, t);
+	gp = (double)total * 1000.0 / (double)(t - start);
+	share = gp / capacity(p->rate_bps);
+	printf("late bulk %3u Mbit/s %3u ms %.0f%%: %.1f MB in %llu ms = "
+	       "%.2f Mbit/s, %.0f%% of capacity\n",
+	       (unsigned)(p->rate_bps / 1000000), p->rtt_ms,
+	       p->loss_ppm / 10000.0, total / 1e6,
+	       (unsigned long long)(t - start), gp * 8 / 1e6, share * 100);
+	fflush(stdout);
+	ck_assert_msg(share >= links[_i].min_share, "%.0f%% of capacity",
+		      share * 100);
+	flow_free(&f);
+}
+END_TEST
+
 /* ---- two sessions, one bottleneck ---------------------------------------- */
 
 START_TEST(test_fairness)
@@ -430,6 +500,8 @@ static Suite *cc_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_none_vs_bbr);
 	tcase_add_loop_test(tc, test_grid, 0, 3);
+	tcase_add_loop_test(tc, test_bench_links, 0, 3);
+	tcase_add_loop_test(tc, test_late_bulk, 0, 3);
 	tcase_add_test(tc, test_fairness);
 	tcase_add_test(tc, test_rate_halving);
 	tcase_add_test(tc, test_app_limited);

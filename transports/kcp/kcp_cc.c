@@ -36,6 +36,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define MIN_SAMPLE_MS 4       /* shortest rate-sample interval */
 #define MIN_BDP_RTT_MS 10     /* RTT the BDP assumes at least (ms clock) */
 #define CATCHUP_MS 8          /* a late timer may send what it owed */
+#define IDLE_ROUNDS 4         /* app-limited STARTUP rounds: an idle session */
 #define SEND_AHEAD_SEGS 16    /* queued beyond two intervals of pacing */
 /* A standing queue: every RTT sample of a min-RTT window above min_rtt by
  * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
@@ -488,6 +489,16 @@ static void update_state(struct kcp *k, uint32_t now)
 	}
 }
 
+/* STARTUP's least pacing rate: the initial window per min RTT, times the
+ * STARTUP gain. */
+static uint64_t startup_floor(const struct kcp *k)
+{
+	const struct kcp_bbr *b = &k->bbr;
+
+	return (uint64_t)INIT_CWND_SEGS * full_charge(k) * 1000 /
+	       bdp_rtt(b) * HIGH_GAIN / GAIN_UNIT;
+}
+
 static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 {
 	struct kcp_bbr *b = &k->bbr;
@@ -496,6 +507,20 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 
 	if (b->btl_bw) {
 		rate = b->btl_bw * pacing_gain(b) / GAIN_UNIT;
+		/* A session that carried only small messages for rounds
+		 * (frp's login and control) has samples of their rate; bulk
+		 * data after that would start STARTUP from there and need
+		 * many rounds to double back to the link's (7 rounds, 1.4 s
+		 * at 200 ms). Such a STARTUP paces at least the initial
+		 * window per RTT, as Linux BBR takes its first pacing rate
+		 * from the RTT, not from a delivery sample. A fresh flow
+		 * keeps its first-sample start (the two-flow dynamics
+		 * were tuned on it). */
+		if (!b->full_pipe && b->app_rs && b->rounds >= IDLE_ROUNDS &&
+		    rate < startup_floor(k) / 4)
+			b->idle_start = true;
+		if (b->idle_start && !b->full_pipe && rate < startup_floor(k))
+			rate = startup_floor(k);
 		/* startup never slows down on a low early sample, except
 		 * that the first one replaces the guess the flow began with */
 		if (b->full_pipe || rate > b->pacing_rate || !b->rate_set)
@@ -515,6 +540,10 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 		 3 * burst_cap(k);
 	if (target > UINT32_MAX / 2)
 		target = UINT32_MAX / 2;
+	/* ... and keeps at least the initial window in flight */
+	if (b->idle_start && !b->full_pipe &&
+	    target < (uint64_t)INIT_CWND_SEGS * full_charge(k))
+		target = (uint64_t)INIT_CWND_SEGS * full_charge(k);
 	{
 		uint64_t c = (uint64_t)b->cwnd + acked;
 

@@ -62,6 +62,7 @@ struct kcp_bbr {
 	bool rate_set;              /* pacing follows a sample, not the guess */
 	bool startup_drain;         /* DRAIN after STARTUP */
 	bool settling;              /* PROBE_BW, startup's queue not gone yet */
+	bool idle_start;            /* STARTUP after rounds of small messages */
 	uint32_t extra, ds, ps;     /* kcp_set_wire */
 	uint64_t delivered;         /* link bytes acknowledged so far */
 	uint32_t delivered_ms, first_sent_ms;
