@@ -340,9 +340,9 @@ START_TEST(test_late_bulk)
 		struct path p;
 		double min_share; /* known shortfall below 0.90 */
 	} links[] = {
-		{{20000000, 200, 20000}, 0.87},
+		{{20000000, 200, 20000}, 0.90},
 		{{50000000, 50, 10000}, 0.90},
-		{{5000000, 300, 10000}, 0.77},
+		{{5000000, 300, 10000}, 0.80},
 	};
 	const struct path *p = &links[_i].p;
 	struct flow f;
@@ -417,34 +417,49 @@ START_TEST(test_rate_halving)
 	struct path p = {50000000, 50, 0};
 	struct flow f;
 	struct kcp_sim_btl *btl;
-	uint64_t t, drained = 0;
-	double bdp_new;
+	uint64_t t, end = 3000 + 20 * p.rtt_ms, drained = 0;
+	double bdp_new, sum = 0, peak = 0;
+	int n = 0;
 
 	flow_init(&f, &p, KCP_CC_BBR, 300);
 	btl = kcp_sim_get_btl(f.sim, 0);
 	run_until(&f, 1, 3000);
 	kcp_sim_btl_set_rate(btl, p.rate_bps / 2);
 	bdp_new = bdp_bytes(&p) / 2;
-	/* the queue the old rate leaves must fall below a quarter BDP of the
-	 * new rate within a few RTTs, and stay there */
-	for (t = 3000; t < 3000 + 20 * p.rtt_ms; t += 5) {
+	/* The queue the old rate leaves (it grows for a few RTTs until the
+	 * sender sees it stand) must fall below a quarter BDP of the new rate
+	 * within a few RTTs, and from then on the mean queue must stay below
+	 * that, as the grid's steady state. A mean, not every instant:
+	 * PROBE_BW's 5/4 phase peaks at ~0.4 BDP for a moment by design
+	 * (docs/kcp-congestion.md). */
+	for (t = 3005; t <= end; t += 5) {
+		double q;
+
 		run_until(&f, 1, t);
-		if (kcp_sim_btl_backlog(btl, t) <= 0.25 * bdp_new) {
-			if (!drained)
-				drained = t;
-		} else {
-			drained = 0;
+		q = (double)kcp_sim_btl_backlog(btl, t);
+		if (q > peak)
+			peak = q;
+		if (!drained && peak > 0.25 * bdp_new && q <= 0.25 * bdp_new)
+			drained = t;
+		if (drained) {
+			sum += q;
+			n++;
 		}
 	}
-	printf("rate halved at 3000 ms: queue below 0.25 BDP for good from "
-	       "%llu ms (%.1f RTT)\n", (unsigned long long)drained,
-	       drained ? (double)(drained - 3000) / p.rtt_ms : -1.0);
-	/* Known shortfall: ~11 RTTs, not "a few": the standing queue is
-	 * seen after two min-RTT windows of it, then the ~2 old BDPs in
-	 * flight drain at the new rate (docs/kcp-congestion.md). */
-	ck_assert_msg(drained && drained - 3000 <= 12 * p.rtt_ms,
+	printf("rate halved at 3000 ms: queue peaked at %.1f BDP, below 0.25 "
+	       "BDP at %llu ms (%.1f RTT), mean after that %.2f BDP\n",
+	       peak / bdp_new, (unsigned long long)drained,
+	       drained ? (double)(drained - 3000) / p.rtt_ms : -1.0,
+	       n ? sum / n / bdp_new : -1.0);
+	fflush(stdout);
+	/* Known shortfall: 8 RTTs, not "a few": the queue grows for ~4 RTTs
+	 * before two min-RTT windows of it are seen, then drains
+	 * (docs/kcp-congestion.md). */
+	ck_assert_msg(drained && drained - 3000 <= 9 * p.rtt_ms,
 		      "queue still above 0.25 BDP (drained at %llu)",
 		      (unsigned long long)drained);
+	ck_assert_msg(sum / n <= 0.25 * bdp_new,
+		      "mean queue after the drain %.2f BDP", sum / n / bdp_new);
 	flow_free(&f);
 }
 END_TEST

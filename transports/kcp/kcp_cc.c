@@ -189,6 +189,14 @@ bool kcp_cc_stalled(const struct kcp *k, uint32_t now)
 	       tdiff(now, k->bbr.delivered_ms) >= (int32_t)half;
 }
 
+/* The head's timer expired, but nothing sent after it has arrived (no
+ * skips) while ACKs still flow: outside STARTUP that is a queue growing
+ * faster than the RTO follows (the path slowed down), not a loss. */
+bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s)
+{
+	return k->bbr.full_pipe && s->fastack == 0;
+}
+
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;

@@ -492,7 +492,8 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		 * flow is the queue growing, not a loss (fast retransmit
 		 * finds those): only the head, or a stalled ACK clock, may
 		 * resend on a timeout. */
-		if (why == XMIT_TIMEOUT && k->bbr.on && !head &&
+		if (why == XMIT_TIMEOUT && k->bbr.on &&
+		    (!head || kcp_cc_queue_head(k, s)) &&
 		    !kcp_cc_stalled(k, now))
 			why = XMIT_NONE;
 		if (why != XMIT_NONE && k->bbr.on &&
