@@ -13,16 +13,17 @@
 
 struct evbuffer_cb_entry;
 
-#define MUX_FRAME_MAX (64u * 1024u)	 /* largest data frame we send */
+#define MUX_FRAME_MAX (16u * 1024u)	 /* largest data frame we send */
 #define MUX_STAGE_HIGH MUX_FRAME_MAX	 /* mux end input held before framing */
 /* under's output is the only queue all streams share: a frame put there
  * waits behind everything already in it. Keep it short (a few ms at tens
  * of Mbit/s) so a small write on one stream is framed after at most one
- * frame of a bulk stream; the bulk data waits per stream, in each user's
- * output buffer, where the round-robin in mux_strm_pump/sess_service picks
- * it up. The layers below (TLS, the transport) keep the link busy. */
-#define MUX_UNDER_HIGH (64u * 1024u) /* under's output: stop framing */
-#define MUX_UNDER_LOW (32u * 1024u)  /* under's output: resume */
+ * frame of each bulk stream (16 KiB, TLS's record size); bulk data waits
+ * per stream, in each user's output buffer, where the round-robin in
+ * mux_strm_pump/sess_service picks it up. The layers below (TLS, the
+ * transport) hold their own buffers and keep the link busy. */
+#define MUX_UNDER_HIGH (32u * 1024u) /* under's output: stop framing */
+#define MUX_UNDER_LOW (16u * 1024u)  /* under's output: resume */
 
 struct mux_stream {
 	struct mux_session *m;	/* NULL once the session stopped tracking it */
