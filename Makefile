@@ -29,7 +29,12 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS_CORE := $(shell pkg-config --libs libevent yaml-0.1 jansson zlib 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-OPT ?= -O2
+# The core (programs, common/, tests) is built for size: frpc runs on routers
+# and small boards (budget: frpc + plugins <= 300 KB stripped) and its hot
+# paths are in libevent, mbedTLS and the kernel. Transport plugins keep -O2:
+# KCP's ARQ, FEC and crypt loops are ours.
+OPT ?= -Os
+XPORT_OPT ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror \
 	-Wno-missing-field-initializers -fPIC -MMD -MP -Icommon $(PKG_CFLAGS) \
 	-ffunction-sections -fdata-sections
@@ -87,7 +92,7 @@ $(BUILD)/obj/%.o: %.c
 # Plugin objects: hidden visibility, only the entry symbol is exported.
 $(BUILD)/pobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fvisibility=hidden -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(XPORT_OPT) -fvisibility=hidden -c $< -o $@
 
 $(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)

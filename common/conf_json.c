@@ -29,12 +29,7 @@ static void adv(struct jw *w)
 {
 	if (w->i >= w->len)
 		return;
-	if (w->s[w->i] == '\n') {
-		w->line++;
-		w->col = 1;
-	} else if (((unsigned char)w->s[w->i] & 0xc0) != 0x80) {
-		w->col++;
-	}
+	conf_pos_step(w->s[w->i], &w->line, &w->col);
 	w->i++;
 }
 

@@ -63,17 +63,12 @@ static inline int peek2(const struct tp *p)
 	return p->i + 1 < p->len ? (unsigned char)p->s[p->i + 1] : -1;
 }
 
-/* Columns count characters, not bytes: skip UTF-8 continuation bytes. */
+/* One byte on; conf_pos_step keeps line:col in characters. */
 static inline void adv(struct tp *p)
 {
 	if (p->i >= p->len)
 		return;
-	if (p->s[p->i] == '\n') {
-		p->line++;
-		p->col = 1;
-	} else if (((unsigned char)p->s[p->i] & 0xc0) != 0x80) {
-		p->col++;
-	}
+	conf_pos_step(p->s[p->i], &p->line, &p->col);
 	p->i++;
 }
 

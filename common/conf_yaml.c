@@ -209,14 +209,8 @@ static void offset_pos(const char *buf, size_t len, size_t off, int *line,
 {
 	*line = 1;
 	*col = 1;
-	for (size_t i = 0; i < off && i < len; i++) {
-		if (buf[i] == '\n') {
-			++*line;
-			*col = 1;
-		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
-			++*col;
-		}
-	}
+	for (size_t i = 0; i < off && i < len; i++)
+		conf_pos_step(buf[i], line, col);
 }
 
 static int syntax_error(struct builder *b, const yaml_parser_t *p,
@@ -369,20 +363,5 @@ int conf_file_read(const char *path, char **buf, size_t *len, char *err,
 			 CONF_YAML_MAX_SIZE);
 	else if (rc < 0)
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-	return rc;
-}
-
-int conf_yaml_load(const char *path, struct conf_node **root, char *err,
-		   size_t errlen)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = conf_file_read(path, &buf, &len, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = conf_yaml_parse(path, buf, len, root, err, errlen);
-	free(buf);
 	return rc;
 }

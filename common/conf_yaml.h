@@ -36,13 +36,11 @@ struct conf_node {
 #define CONF_YAML_MAX_DEPTH 32
 
 /**
- * Read and parse path. *root is NULL for an empty file (or a document that
- * is a lone null scalar). Returns 0, -errno for the file (err = "PATH: why")
- * or -EINVAL for bad YAML (err = "PATH:LINE:COL: why"); -ENOMEM possible.
+ * Parse buf. *root is NULL for an empty input (or a document that is a lone
+ * null scalar). Returns 0 or -EINVAL for bad YAML (err =
+ * "NAME:LINE:COL: why"); -ENOMEM possible. name is what error messages call
+ * the input. Files go through conf_doc_load (conf_doc.h).
  */
-int conf_yaml_load(const char *path, struct conf_node **root, char *err,
-		   size_t errlen);
-/** Same, from memory; name is what error messages call the input. */
 int conf_yaml_parse(const char *name, const char *buf, size_t len,
 		    struct conf_node **root, char *err, size_t errlen);
 void conf_node_free(struct conf_node *n);
@@ -54,6 +52,18 @@ int conf_node_append(struct conf_node *parent, struct conf_node *kid);
  *  a malloc'd, NUL-terminated buffer. 0 or -errno with err "PATH: why". */
 int conf_file_read(const char *path, char **buf, size_t *len, char *err,
 		   size_t errlen);
+/** Move the position line:col past byte c of the input. Columns count
+ *  characters, not bytes: UTF-8 continuation bytes do not move them. Shared
+ *  by every front end so that all report the same line:col. */
+static inline void conf_pos_step(char c, int *line, int *col)
+{
+	if (c == '\n') {
+		++*line;
+		*col = 1;
+	} else if (((unsigned char)c & 0xc0) != 0x80) {
+		++*col;
+	}
+}
 /** Human name of a node's kind: "a map", "a sequence", "a scalar", "an
  *  empty value" (null scalar). */
 const char *conf_node_kind_name(const struct conf_node *n);

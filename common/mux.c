@@ -263,7 +263,8 @@ static void under_read_cb(struct bufferevent *bev, void *arg)
 	mux_sess_leave(m);
 }
 
-/* under drained below MUX_UNDER_LOW: blocked streams go on, in turn */
+/* under drained below MUX_UNDER_LOW (or a stream queued while it had
+ * room): queued streams send a frame each, in turn, until it fills */
 static void sess_service(struct mux_session *m)
 {
 	if (evbuffer_get_length(bufferevent_get_output(m->under)) >= MUX_UNDER_HIGH)
@@ -273,7 +274,9 @@ static void sess_service(struct mux_session *m)
 	while (!m->congested && !m->dead && (s = TAILQ_FIRST(&m->blocked))) {
 		TAILQ_REMOVE(&m->blocked, s, blk);
 		s->blocked = 0;
+		m->serving = s;
 		mux_strm_pump(s);
+		m->serving = NULL;
 	}
 }
 

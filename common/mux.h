@@ -75,7 +75,7 @@ typedef void (*mux_accept_cb)(struct mux_stream *s, void *arg);
 typedef void (*mux_closed_cb)(struct mux_session *m, int err, void *arg);
 
 /** Run yamux over `under`. Borrows under: sets its callbacks and
- *  watermarks (read high 1 MiB, write low 512 KiB) and owns them until
+ *  watermarks (read high 1 MiB, write low 32 KiB) and owns them until
  *  mux_session_free; the caller still owns and finally closes it, after
  *  freeing the session. Bytes already in under's input are parsed from the
  *  loop, never inside this call. */

@@ -13,10 +13,17 @@
 
 struct evbuffer_cb_entry;
 
-#define MUX_FRAME_MAX (64u * 1024u)	 /* largest data frame we send */
+#define MUX_FRAME_MAX (16u * 1024u)	 /* largest data frame we send */
 #define MUX_STAGE_HIGH MUX_FRAME_MAX	 /* mux end input held before framing */
-#define MUX_UNDER_HIGH (1024u * 1024u) /* under's output: stop framing */
-#define MUX_UNDER_LOW (512u * 1024u)	 /* under's output: resume */
+/* under's output is the only queue all streams share: a frame put there
+ * waits behind everything already in it. Keep it short (a few ms at tens
+ * of Mbit/s) so a small write on one stream is framed after at most one
+ * frame of each bulk stream (16 KiB, TLS's record size); bulk data waits
+ * per stream, in each user's output buffer, where the round-robin in
+ * mux_strm_pump/sess_service picks it up. The layers below (TLS, the
+ * transport) hold their own buffers and keep the link busy. */
+#define MUX_UNDER_HIGH (32u * 1024u) /* under's output: stop framing */
+#define MUX_UNDER_LOW (16u * 1024u)  /* under's output: resume */
 
 struct mux_stream {
 	struct mux_session *m;	/* NULL once the session stopped tracking it */
@@ -51,7 +58,8 @@ struct mux_session {
 	struct mux_stream **tab; /* id -> stream, chained */
 	uint32_t tab_bits, seed;
 	size_t count;
-	struct mux_stream_q blocked; /* waiting for under to drain */
+	struct mux_stream_q blocked; /* waiting for their turn on under */
+	struct mux_stream *serving;  /* the stream sess_service is pumping */
 	uint32_t next_id;
 	uint32_t ping_id;
 

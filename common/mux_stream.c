@@ -8,7 +8,8 @@
  * batches of half the maximum window like hashicorp/yamux. A stream whose
  * send window is 0, or every stream while `under`'s output is above
  * MUX_UNDER_HIGH, stops reading its mux end; the user's writes then stay in
- * the user's output buffer where its watermarks see them.
+ * the user's output buffer where its watermarks see them. Streams with
+ * data take turns on `under`, one frame each (m->blocked is the queue).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -254,7 +255,9 @@ static void stream_send_fin(struct mux_stream *s)
 		mux_strm_unlink(s);
 }
 
-static void stream_pause(struct mux_stream *s)
+/* queue: wait for a turn on under (congested, or others are waiting),
+ * else for the peer's window. */
+static void stream_pause(struct mux_stream *s, bool queue)
 {
 	struct mux_session *m = s->m;
 
@@ -264,9 +267,12 @@ static void stream_pause(struct mux_stream *s)
 		s->paused = 1;
 		bufferevent_disable(s->mux, EV_READ);
 	}
-	if (m->congested && !s->blocked) {
+	if (queue && !s->blocked) {
 		s->blocked = 1;
 		TAILQ_INSERT_TAIL(&m->blocked, s, blk);
+		/* under may have room: serve the queue when we unwind */
+		if (!m->congested)
+			m->again_write = true;
 	}
 }
 
@@ -284,9 +290,19 @@ void mux_strm_pump(struct mux_stream *s)
 	struct evbuffer *in = bufferevent_get_input(s->mux);
 	struct evbuffer *out = bufferevent_get_output(m->under);
 	size_t len;
+	/* Round-robin, one frame per turn: a stream that finds others
+	 * waiting for under joins the end of the queue instead of sending
+	 * ahead of them (its own read callback would otherwise jump it), and
+	 * the stream being served yields after each frame while others wait. */
+	unsigned sent = 0;
 	while ((len = evbuffer_get_length(in)) > 0) {
-		if (s->send_window == 0 || m->congested) {
-			stream_pause(s);
+		bool others = !TAILQ_EMPTY(&m->blocked) && (m->serving != s || sent > 0);
+		if (m->congested || others) {
+			stream_pause(s, true);
+			return;
+		}
+		if (s->send_window == 0) {
+			stream_pause(s, false);
 			return;
 		}
 		uint32_t n = s->send_window < MUX_FRAME_MAX ? s->send_window : MUX_FRAME_MAX;
@@ -298,6 +314,7 @@ void mux_strm_pump(struct mux_stream *s)
 		evbuffer_remove_buffer(in, out, n);
 		s->send_window -= n;
 		m->st.bytes_out += n;
+		sent++;
 		if (evbuffer_get_length(out) >= MUX_UNDER_HIGH)
 			m->congested = true;
 	}

@@ -419,14 +419,9 @@ struct tls_stream *tls_stream_new(struct event_base *base,
 						    BEV_TRIG_DEFER_CALLBACKS);
 	return t;
 fail:
-	if (t->timer)
-		event_free(t->timer);
-	if (t->user)
-		bufferevent_free(t->user);
-	if (t->mine)
-		bufferevent_free(t->mine);
-	mbedtls_ssl_free(&t->ssl);
-	free(t);
+	/* t->under and t->release are still NULL here: under stays the
+	 * caller's and no release callback runs. */
+	stream_free(t, 0);
 	return NULL;
 }
 

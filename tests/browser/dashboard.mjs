@@ -3,34 +3,12 @@
 // says, the charts have drawn data, and the page fits a phone. Screenshots
 // go to OUT. Started by tests/e2e/dashboard_browser.sh:
 //   node dashboard.mjs URL USER PASSWORD OUT PROXY
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { check, withBrowser } from "./lib.mjs";
 
 const [url, user, password, out, proxyName] = process.argv.slice(2);
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-}
-
-const profile = mkdtempSync(join(tmpdir(), "frps-dash-chromium."));
-let ctx;
-try {
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: FLAGS,
-    httpCredentials: { username: user, password },
-    viewport: { width: 1280, height: 900 },
-    timeout: 60000,
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
-  const errors = [];
-  page.on("pageerror", e => errors.push(String(e)));
-  page.on("console", m => { if (m.type() === "error") errors.push(m.text()); });
+await withBrowser({ name: "frps-dash", user, password, viewport: { width: 1280, height: 900 } },
+  async (ctx, page, errors) => {
 
   // Without credentials the same URL is refused.
   const anon = await fetch(url + "/api/serverinfo");
@@ -149,7 +127,4 @@ try {
   check(errors.length === 0, "errors in the page: " + errors.join("; "));
   console.log("browser: dashboard ok; proxy", proxyName, "in", p.todayTrafficIn,
     "out", p.todayTrafficOut, "; client", c.runID, "over", c.link.transport);
-} finally {
-  if (ctx) await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

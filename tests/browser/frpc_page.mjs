@@ -3,34 +3,12 @@
 // from the page, and frps's API (and its dashboard) then report the new
 // link. Started by tests/e2e/dashboard_browser.sh:
 //   node frpc_page.mjs FRPC_URL FRPS_URL USER PASSWORD OUT NEW_TRANSPORT
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { check, withBrowser } from "./lib.mjs";
 
 const [frpcUrl, frpsUrl, user, password, out, target] = process.argv.slice(2);
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-
-function check(cond, what) {
-  if (!cond) throw new Error("check failed: " + what);
-}
-
-const profile = mkdtempSync(join(tmpdir(), "frpc-page-chromium."));
-let ctx;
-try {
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    headless: true,
-    args: FLAGS,
-    httpCredentials: { username: user, password },
-    viewport: { width: 1100, height: 900 },
-    timeout: 60000,
-  });
-  const page = ctx.pages()[0] || await ctx.newPage();
-  const errors = [];
-  page.on("pageerror", e => errors.push(String(e)));
-  page.on("console", m => { if (m.type() === "error") errors.push(m.text()); });
+await withBrowser({ name: "frpc-page", user, password, viewport: { width: 1100, height: 900 } },
+  async (ctx, page, errors) => {
   const api = async url => {
     const r = await ctx.request.get(url);
     check(r.ok(), url + ": HTTP " + r.status());
@@ -118,7 +96,4 @@ try {
   check(errors.length === 0, "errors in the page: " + errors.join("; "));
   console.log("browser: frpc page ok; switched", tr.protocol, "->", target,
     "from the page; frps link history", hist.join(" -> "), "; reload brought back", tr.protocol);
-} finally {
-  if (ctx) await ctx.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

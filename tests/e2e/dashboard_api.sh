@@ -44,6 +44,7 @@ $PY offline "$WP" "$N" || fail "after the client left"
 # no FEC, which would hide the losses from the sender).
 start impair "$BUILD/tools/udp_impair" --listen "127.0.0.1:$LP" --to "127.0.0.1:$KP" \
 	--delay-ms 5 --loss 2 --seed 9
+wait_log impair "listening" 10 || fail "udp_impair did not start"
 write_frpc "$T/kfrpc.yaml" "$LP" "user: kcpuser" "transport: {protocol: kcp, kcp: {dataShards: 0, parityShards: 0}}" \
 	"webServer: {port: $AP}" "proxies:" \
 	"  - {name: kecho, type: tcp, localPort: $EP, remotePort: $KRP}"

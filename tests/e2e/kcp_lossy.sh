@@ -9,6 +9,7 @@ for loss in 5 20; do
 	SP=$(free_port); KP=$(free_port --udp); LP=$(free_port --udp); RP=$(free_port)
 	start impair$loss "$BUILD/tools/udp_impair" --listen "127.0.0.1:$LP" --to "127.0.0.1:$KP" \
 		--delay-ms 25 --jitter-ms 3 --loss "$loss" --dup 1 --reorder 2 --seed $((loss * 7))
+	wait_log impair$loss "listening" 10 || fail "udp_impair did not start"
 	write_frps "$T/frps$loss.yaml" "$SP" "kcpBindPort: $KP" \
 		"transport: {kcp: {crypt: aes, key: lossy, mode: fast2}}"
 	write_frpc "$T/frpc$loss.yaml" "$LP" \

@@ -11,6 +11,7 @@ SP=$(free_port); KP=$(free_port --udp); WP=$(free_port); SRC=$(free_port); RP=$(
 API="http://127.0.0.1:$WP"
 start impair "$BUILD/tools/udp_impair" --listen "127.0.0.1:$SP" --to "127.0.0.1:$KP" \
 	--delay-ms 10 --jitter-ms 2 --loss 2 --reorder 1 --seed 21 --timeout 150
+wait_log impair "listening" 10 || fail "udp_impair did not start"
 start src "$NT" source-server --bind 127.0.0.1 --port "$SRC" --bytes 64M --seed 13 --rate 8M
 write_frps "$T/frps.yaml" "$SP" "kcpBindPort: $KP" "transport: {kcp: {mode: fast2}}"
 frpc_conf() { # PROTOCOL

@@ -20,13 +20,9 @@
 
 #include "conf.h"
 
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "fuzz_conf: check failed: %s\n", #c); \
-			abort();                                              \
-		}                                                             \
-	} while (0)
+#define FUZZ_NAME "fuzz_conf"
+#include "fuzz_driver.h"
+
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static long n_loaded; /* inputs at least one loader accepted */
@@ -61,25 +57,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZING
-static uint64_t rng;
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
-
-static size_t slurp(const char *path, uint8_t *buf, size_t cap)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, cap, f);
-	fclose(f);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
 	static uint8_t buf[1 << 16];
@@ -94,33 +71,10 @@ int main(int argc, char **argv)
 	static const char *tokens[] = {":", "-", "{", "}", "[", "]", "\n", " ",
 				       "#", "'", "\"", "*a", "&a", "!!int", "0x1",
 				       "70000", "-1", "true", "proxies:", "~"};
-	rng = getenv("FUZZ_SEED") ? strtoull(getenv("FUZZ_SEED"), NULL, 10) : 1;
-	if (!rng)
-		rng = 1;
-	long iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 20000;
+	long iters = fuzz_setup(20000);
 	for (long it = 0; it < iters; it++) {
 		size_t n = slurp(seeds[it % 6], buf, sizeof(buf) / 2);
-		int edits = 1 + (int)(rnd() % 8);
-		for (int e = 0; e < edits && n > 0; e++) {
-			size_t at = rnd() % n;
-			switch (rnd() % 3) {
-			case 0: /* flip a byte */
-				buf[at] = (uint8_t)rnd();
-				break;
-			case 1: /* cut */
-				n = at;
-				break;
-			default: { /* insert a YAML-ish token */
-				const char *t = tokens[rnd() % 20];
-				size_t tl = strlen(t);
-				if (n + tl < sizeof(buf)) {
-					memmove(buf + at + tl, buf + at, n - at);
-					memcpy(buf + at, t, tl);
-					n += tl;
-				}
-			}
-			}
-		}
+		fuzz_mutate(buf, &n, sizeof(buf), 8, false, tokens, 20);
 		LLVMFuzzerTestOneInput(buf, n);
 	}
 	printf("fuzz_conf: %ld inputs ok, %ld loaded as frpc config\n", iters,

@@ -24,14 +24,9 @@
 #include "conf_tmpl.h"
 #include "conf_toml.h"
 
-#define CHECK(c)                                                          \
-	do {                                                              \
-		if (!(c)) {                                               \
-			fprintf(stderr, "fuzz_conf_toml: check failed: %s\n", \
-				#c);                                      \
-			abort();                                          \
-		}                                                         \
-	} while (0)
+#define FUZZ_NAME "fuzz_conf_toml"
+#include "fuzz_driver.h"
+
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static long n_toml_ok, n_json_ok, n_tmpl_ok;
@@ -153,27 +148,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZING
-static uint64_t rng;
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
-
-static size_t slurp(const char *path, uint8_t *buf, size_t cap)
-{
-	FILE *f = fopen(path, "rb");
-	size_t n;
-
-	if (!f)
-		return 0;
-	n = fread(buf, 1, cap, f);
-	fclose(f);
-	return n;
-}
-
 static const char *const seeds[] = {
 	"serverAddr = \"127.0.0.1\"\nserverPort = 7000\n"
 	"auth.token = \"{{ .Envs.FRP_TOKEN }}\"\n"
@@ -210,48 +184,12 @@ int main(int argc, char **argv)
 							  sizeof(buf)));
 		return 0;
 	}
-	rng = getenv("FUZZ_SEED") ? strtoull(getenv("FUZZ_SEED"), NULL, 10) : 1;
-	if (!rng)
-		rng = 1;
-	iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 100000;
+	iters = fuzz_setup(100000);
 	for (long it = 0; it < iters; it++) {
 		const char *s = seeds[it % 4];
 		size_t n = strlen(s);
-		int edits = 1 + (int)(rnd() % 8);
-
 		memcpy(buf, s, n);
-		for (int e = 0; e < edits && n > 0; e++) {
-			size_t at = rnd() % n;
-
-			switch (rnd() % 4) {
-			case 0: /* flip a byte */
-				buf[at] = (uint8_t)rnd();
-				break;
-			case 1: /* cut */
-				n = at;
-				break;
-			case 2: { /* delete a span */
-				size_t k = 1 + rnd() % 8;
-
-				if (at + k <= n) {
-					memmove(buf + at, buf + at + k,
-						n - at - k);
-					n -= k;
-				}
-				break;
-			}
-			default: { /* insert a token */
-				const char *t = tokens[rnd() % ntok];
-				size_t tl = strlen(t);
-
-				if (n + tl < sizeof(buf)) {
-					memmove(buf + at + tl, buf + at, n - at);
-					memcpy(buf + at, t, tl);
-					n += tl;
-				}
-			}
-			}
-		}
+		fuzz_mutate(buf, &n, sizeof(buf), 8, true, tokens, ntok);
 		LLVMFuzzerTestOneInput(buf, n);
 	}
 	printf("fuzz_conf_toml: %ld inputs ok; parsed: %ld TOML, %ld JSON, "

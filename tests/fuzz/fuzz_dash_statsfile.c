@@ -17,14 +17,9 @@
 #include "stats.h"
 #include "statsfile.h"
 
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "fuzz_dash_statsfile: check failed: %s\n", \
-				#c);                                          \
-			abort();                                              \
-		}                                                             \
-	} while (0)
+#define FUZZ_NAME "fuzz_dash_statsfile"
+#include "fuzz_driver.h"
+
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static long n_applied;
@@ -51,15 +46,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZING
-static uint64_t rng;
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)rng;
-}
-
 static const char seed_file[] =
 	"{\"format\":\"frps-stats\",\"version\":1,\"savedAt\":1796530444,"
 	"\"total\":{\"in\":100000,\"out\":100000,\"day0\":20793,"
@@ -70,16 +56,6 @@ static const char seed_file[] =
 	"0,0],\"dayOut\":[100000,0,0,0,0,0,0]}},{\"name\":\"u\",\"type\":\"udp\","
 	"\"user\":\"bob\",\"traffic\":{\"in\":1,\"out\":2,\"day0\":20790,"
 	"\"dayIn\":[0,0,0,1,0,0,0],\"dayOut\":[0,0,0,2,0,0,0]}}]}\n";
-
-static size_t slurp(const char *path, uint8_t *buf, size_t cap)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, cap, f);
-	fclose(f);
-	return n;
-}
 
 int main(int argc, char **argv)
 {
@@ -93,36 +69,13 @@ int main(int argc, char **argv)
 				       "0", "1e9", "99999999999999999999", "null",
 				       "true", "\\u0000", "\"in\"", "\"name\""};
 	const size_t ntok = sizeof(tokens) / sizeof(tokens[0]);
-	rng = getenv("FUZZ_SEED") ? strtoull(getenv("FUZZ_SEED"), NULL, 10) : 1;
-	if (!rng)
-		rng = 1;
-	long iters = getenv("FUZZ_ITERS") ? atol(getenv("FUZZ_ITERS")) : 20000;
+	long iters = fuzz_setup(20000);
 	LLVMFuzzerTestOneInput((const uint8_t *)seed_file, strlen(seed_file));
 	CHECK(n_applied == 1);
 	for (long it = 0; it < iters; it++) {
 		size_t n = strlen(seed_file);
 		memcpy(buf, seed_file, n);
-		int edits = 1 + (int)(rnd() % 6);
-		for (int e = 0; e < edits && n > 0; e++) {
-			size_t at = rnd() % n;
-			switch (rnd() % 3) {
-			case 0:
-				buf[at] = (uint8_t)rnd();
-				break;
-			case 1:
-				n = at;
-				break;
-			default: {
-				const char *t = tokens[rnd() % ntok];
-				size_t tl = strlen(t);
-				if (n + tl < sizeof(buf)) {
-					memmove(buf + at + tl, buf + at, n - at);
-					memcpy(buf + at, t, tl);
-					n += tl;
-				}
-			}
-			}
-		}
+		fuzz_mutate(buf, &n, sizeof(buf), 6, false, tokens, ntok);
 		LLVMFuzzerTestOneInput(buf, n);
 	}
 	printf("fuzz_dash_statsfile: %ld inputs ok, %ld applied\n", iters + 1,

@@ -19,30 +19,7 @@
 #include <event2/event.h>
 
 #include "../../transports/kcp/kcp_int.h"
-
-const struct xport_ops *kcp_xport_ops(const struct xport_host *host);
-
-static void t_log(int level, const char *mod, const char *fmt, ...)
-{
-	(void)level;
-	(void)mod;
-	(void)fmt;
-}
-
-static uint64_t t_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static const struct xport_host host = {
-	.size = sizeof(struct xport_host),
-	.abi_major = XPORT_ABI_MAJOR,
-	.abi_minor = XPORT_ABI_MINOR,
-	.log = t_log,
-	.now_ms = t_now,
-};
+#include "xport_host.h"
 
 struct env {
 	struct event_base *base;
@@ -80,7 +57,7 @@ static void env_up(struct env *e, const struct xport_option *o, size_t n)
 	char err[256];
 	memset(e, 0, sizeof(*e));
 	e->base = event_base_new();
-	e->ops = kcp_xport_ops(&host);
+	e->ops = kcp_xport_ops(&uh_host);
 	ck_assert_int_eq(e->ops->init(e->base, o, n, &e->ctx, err, sizeof(err)), 0);
 	ck_assert_int_eq(e->ops->listen(e->ctx, "127.0.0.1", 0, on_accept, e,
 					&e->lst, err, sizeof(err)),
@@ -274,7 +251,7 @@ END_TEST
 START_TEST(bad_options_name_the_key)
 {
 	struct event_base *base = event_base_new();
-	const struct xport_ops *ops = kcp_xport_ops(&host);
+	const struct xport_ops *ops = kcp_xport_ops(&uh_host);
 	struct xport_ctx *ctx;
 	char err[256];
 	const struct xport_option a[] = {{"sndWnd", "lots"}};

@@ -24,8 +24,7 @@
 #include "conf.h"
 #include "tls.h"
 #include "xport.h"
-
-const struct xport_ops *kcp_xport_ops(const struct xport_host *host);
+#include "xport_host.h"
 
 #define MIB (1024u * 1024u)
 
@@ -129,28 +128,6 @@ static void run_until(struct event_base *b, int (*done)(void *), void *arg,
 
 /* ---- environment: two underlying bevs joined somehow ------------------ */
 
-static void t_log(int level, const char *mod, const char *fmt, ...)
-{
-	(void)level;
-	(void)mod;
-	(void)fmt;
-}
-
-static uint64_t t_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static const struct xport_host host = {
-	.size = sizeof(struct xport_host),
-	.abi_major = XPORT_ABI_MAJOR,
-	.abi_minor = XPORT_ABI_MINOR,
-	.log = t_log,
-	.now_ms = t_now,
-};
-
 struct env {
 	struct event_base *base;
 	struct tls_config *scfg, *ccfg;
@@ -215,7 +192,7 @@ static void env_up(struct env *e, int kcp)
 		return;
 	}
 	char err[256];
-	e->ops = kcp_xport_ops(&host);
+	e->ops = kcp_xport_ops(&uh_host);
 	ck_assert_ptr_nonnull(e->ops);
 	/* windows as frp's defaults, so "in flight" has a known bound */
 	static const struct xport_option wnd[] = {{"sndWnd", "512"}, {"rcvWnd", "512"}};

@@ -7,31 +7,7 @@ const PERIOD_MS = 2000;
 const HISTORY = 60;
 const hist = { rtt: [], minRtt: [], rate: [], bw: [], pacing: [], lastBytes: null, lastT: 0 };
 
-function el(tag, attrs = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v;
-    else if (k.startsWith("data-")) e.setAttribute(k, v);
-    else e[k] = v;
-  }
-  for (const k of kids) e.append(k instanceof Node ? k : String(k));
-  return e;
-}
-
-function bytes(n) {
-  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
-  return (i ? n.toFixed(1) : String(n)) + " " + u[i];
-}
-
-/* Bit rates as networks quote them: decimal prefixes. */
-function bits(n) {
-  const u = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s"];
-  let i = 0;
-  while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
-  return (i ? n.toFixed(n < 10 ? 1 : 0) : String(Math.round(n))) + " " + u[i];
-}
+/* el, bytes, bits: web/common/util.js */
 
 const cell = (k, v, cls) => el("td", { "data-k": k, "data-v": String(v ?? ""), class: cls || "" },
   String(v ?? ""));

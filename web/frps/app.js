@@ -8,31 +8,8 @@ const PERIOD_MS = 2000;
 const HISTORY = 60;                 /* samples per client chart */
 const live = new Map();             /* runID -> recent samples, see sampleClient */
 
-function el(tag, attrs = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v;
-    else if (k.startsWith("data-")) e.setAttribute(k, v);
-    else e[k] = v;
-  }
-  for (const k of kids) e.append(k instanceof Node ? k : String(k));
-  return e;
-}
-
-function bytes(n) {
-  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
-  return (i ? n.toFixed(1) : String(n)) + " " + u[i];
-}
+/* el, bytes, bits: web/common/util.js */
 const rate = n => bytes(n) + "/s";
-/* Bit rates as networks quote them: decimal prefixes. */
-function bits(n) {
-  const u = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s"];
-  let i = 0;
-  while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
-  return (i ? n.toFixed(n < 10 ? 1 : 0) : String(Math.round(n))) + " " + u[i];
-}
 const perSec = v => (v < 10 && v > 0 ? v.toFixed(1) : String(Math.round(v))) + "/s";
 
 /* A cell that shows text and keeps the raw API value for tests/tools. */
