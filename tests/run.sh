@@ -11,11 +11,13 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120}
 fails=()
+passed=0
 run() {
 	local name=$1; shift
 	local t0=$SECONDS
 	if "$@" >"$BUILD/log.$name" 2>&1; then
 		echo "PASS $name ($((SECONDS - t0))s)"
+		passed=$((passed + 1))
 	else
 		echo "FAIL $name ($((SECONDS - t0))s), last lines of $BUILD/log.$name:"
 		tail -n 30 "$BUILD/log.$name" | sed 's/^/    /'
@@ -48,6 +50,7 @@ for e in tests/e2e/*.sh; do
 	[ -f "$e" ] || continue
 	run "e2e-$(basename "$e" .sh)" bash "$e" "$BUILD"
 done
+echo "${BUILD}: ${passed} passed, ${#fails[@]} failed"
 if [ ${#fails[@]} -gt 0 ]; then
 	echo "FAILED (${BUILD}): ${fails[*]}"
 	exit 1
