@@ -217,7 +217,12 @@ static int probe_rtt_paced(const struct probe_args *o)
 				back++;
 			}
 	}
-	printf("%s count=%zu back=%zu lost=%zu size=%zu ", back ? "ok" : "FAIL",
+	/* each message's latency in send order, for a look at when the slow
+	 * ones happened (print_lat sorts) */
+	printf("samples_ms");
+	for (size_t i = 0; i < back; i++)
+		printf(" %.1f", (double)lat[i] / 1000.0);
+	printf("\n%s count=%zu back=%zu lost=%zu size=%zu ", back ? "ok" : "FAIL",
 	       n, back, n - back, size);
 	print_lat("", lat, back);
 	printf(" mode=rtt-paced%s\n", back ? "" : " reason=no-replies");
