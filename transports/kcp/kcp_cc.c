@@ -37,7 +37,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define MIN_BDP_RTT_MS 10     /* RTT the BDP assumes at least (ms clock) */
 #define CATCHUP_MS 8          /* a late timer may send what it owed */
 #define IDLE_ROUNDS 4         /* app-limited STARTUP rounds: an idle session */
-#define SEND_AHEAD_MS 4       /* queued unsent: this much of pacing ... */
+#define SEND_AHEAD_MS 2       /* queued unsent: this much of pacing ... */
 #define SEND_AHEAD_SEGS 8     /* ... plus this many segments */
 /* A standing queue: every RTT sample of a min-RTT window above min_rtt by
  * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
@@ -689,6 +689,7 @@ uint32_t kcp_send_limit(const struct kcp *k)
 {
 	uint32_t lim = k->snd_wnd < k->rmt_wnd ? k->snd_wnd : k->rmt_wnd;
 	uint32_t segs, unsent;
+	uint64_t ahead;
 
 	if (!k->bbr.on)
 		return lim;
@@ -703,9 +704,15 @@ uint32_t kcp_send_limit(const struct kcp *k)
 		unsent++;
 	/* sent segments hold their slots until una passes them (a hole
 	 * waiting for its repair keeps acked ones behind it): they count */
-	segs = k->snd_buf.n - unsent +
-	       (uint32_t)(rate_of(&k->bbr) * SEND_AHEAD_MS / 1000 /
-			  full_charge(k)) + SEND_AHEAD_SEGS;
+	ahead = rate_of(&k->bbr) * SEND_AHEAD_MS / 1000;
+	/* ... or, in STARTUP, what the inflight cap would let leave at once
+	 * (an ACK that frees much of the window; later the cap is 2 BDP and
+	 * its room would be a BDP of queue here) */
+	if (!k->bbr.full_pipe && k->bbr.cwnd > k->bbr.inflight &&
+	    k->bbr.cwnd - k->bbr.inflight > ahead)
+		ahead = k->bbr.cwnd - k->bbr.inflight;
+	segs = k->snd_buf.n - unsent + (uint32_t)(ahead / full_charge(k)) +
+	       SEND_AHEAD_SEGS;
 	return segs < lim ? segs : lim;
 }
 
