@@ -40,7 +40,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define SEND_AHEAD_SEGS 8     /* ... plus this many segments */
 /* A standing queue: every RTT sample of a min-RTT window above min_rtt by
  * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
-#define QUEUE_FRAC 8          /* min_rtt / 8 */
+#define QUEUE_FRAC 16         /* min_rtt / 16 */
 #define QUEUE_MIN_MS 3
 #define OVERFLOW_MIN_RETX 8   /* STARTUP: resends that can mean overflow */
 #define QUEUE_ROUNDS 2
