@@ -50,7 +50,9 @@ rlink() {
 	start rsrc$n ip netns exec "$A" "$NT" source-server --bind 0.0.0.0 --port 5001 --bytes "$BYTES" --seed 9
 	start recho$n ip netns exec "$A" "$NT" echo-server --bind 0.0.0.0 --port 5002
 	start rudp$n ip netns exec "$A" "$NT" udp-echo --bind 0.0.0.0 --port 5003
-	wait_log rsrc$n listening 10 && wait_log recho$n listening 10 && wait_log rudp$n listening 10
+	start rsink$n ip netns exec "$A" "$NT" sink-server --bind 0.0.0.0 --port 5004
+	wait_log rsrc$n listening 10 && wait_log recho$n listening 10 && wait_log rudp$n listening 10 &&
+		wait_log rsink$n listening 10
 }
 
 # wait_proxy_port NS PORT: a proxy's remote port answers in NS, then a
@@ -62,32 +64,42 @@ wait_proxy_port() {
 	sleep 1
 }
 
-# up_bytes N: IP bytes that entered the bottleneck A->B so far
+# up_bytes N [DIR]: IP bytes that entered the bottleneck so far, A->B (up)
+# or B->A (down)
 up_bytes() {
 	kill -USR1 "$(pid_of rimp$1)"
 	sleep 0.2
-	grep 'dir=up' "$T/rimp$1.log" | tail -n 1 | field rx_bytes
+	grep "dir=${2:-up}" "$T/rimp$1.log" | tail -n 1 | field rx_bytes
 }
 
-# run N PORT_BULK PORT_ECHO (in B, 127.0.0.1 or 10.98.N.1) -> R_* values
+# run N PORT_BULK PORT_ECHO [HOST] [PORT_SINK] (in B, 127.0.0.1 or
+# 10.98.N.1) -> R_* values. Bulk A->B (the service's replies, frpc ->
+# frps) from PORT_BULK; with PORT_SINK, B->A (a user's upload) into it.
 run() {
-	local n=$1 pb=$2 pe=$3 host=${4:-127.0.0.1} b0 b1 out
+	local n=$1 pb=$2 pe=$3 host=${4:-127.0.0.1} ps=${5:-} b0 b1 out dir=up
+	[ -z "$ps" ] || dir=down
 	# small messages: one every 50 ms on their own connection through the
 	# tunnel, not waiting for the previous answer (an interactive user
 	# does not), for the first SECS - 1 s of the transfer (which lasts at
 	# least SECS s), so every probe runs while the bulk does
 	local cnt=$(((SECS * 1000 - 1000) / 50))
-	b0=$(up_bytes "$n")
+	b0=$(up_bytes "$n" "$dir")
 	ip netns exec "$B" "$NT" udp-ping --host "10.98.$n.1" --port 5003 --count $((SECS * 1000 / 20 / 2)) \
 		--interval-ms 20 --wait-ms 3000 >"$T/ping$n" 2>&1 &
 	local pp=$!
 	ip netns exec "$B" "$NT" rtt-paced --host "$host" --port "$pe" --count "$cnt" --size 64 \
 		--interval-ms 50 --wait-ms 5000 --timeout 120 >"$T/rtt$n" 2>&1 &
 	local rp=$!
-	out=$(ip netns exec "$B" "$NT" recv --host "$host" --port "$pb" --bytes "$BYTES" --seed 9 --timeout 300) ||
-		out="MBps=0"
+	if [ -z "$ps" ]; then
+		out=$(ip netns exec "$B" "$NT" recv --host "$host" --port "$pb" --bytes "$BYTES" --seed 9 --timeout 300) ||
+			out="MBps=0"
+	else
+		# done when the sink has everything and closed (EOF back)
+		out=$(ip netns exec "$B" "$NT" stream --mode up --host "$host" --port "$ps" --bytes "$BYTES" \
+			--seed 9 --timeout 300) || out="MBps=0"
+	fi
 	wait "$pp" "$rp" 2>/dev/null
-	b1=$(up_bytes "$n")
+	b1=$(up_bytes "$n" "$dir")
 	R_MBIT=$(echo "$out" | sed 's/half2_MBps=[0-9.]*//' | field MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
 	R_MBIT2=$(echo "$out" | field half2_MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
 	R_PING=$(field rtt_p50_us <"$T/ping$n")
@@ -97,11 +109,24 @@ run() {
 	R_LB=$(awk -v a="$b0" -v b="$b1" -v g="$BYTES" 'BEGIN{printf "%.2f", (b - a) / g}')
 }
 
+# both NAME N PB PE HOST PS RATE DELAY: the row A->B, then B->A (UPLOAD=0
+# skips it)
+both() {
+	local name=$1
+	shift
+	run "$1" "$2" "$3" "$4"
+	row "$LNAME" "$name" "$6" "$7"
+	[ "${UPLOAD:-1}" = 0 ] && return
+	run "$1" "$2" "$3" "$4" "$5"
+	row "$LNAME" "$name^" "$6" "$7"
+}
+
 row() { # name tunnel rate delay
 	awk -v n="$1" -v t="$2" -v m="$R_MBIT" -v m2="${R_MBIT2:-0}" -v r="$3" -v d="$4" -v p="$R_PING" \
 		-v lb="$R_LB" -v p50="$R_P50" -v p99="$R_P99" -v lost="${R_LOST:-0}" 'BEGIN {
-		printf "%-16s %-7s %8.1f %6.0f%% %7.0f%% %9.1f %9.1f %6s %9.1f %9.1f %4s\n", n, t, m,
-			100 * m / (r / 1e6), 100 * m2 / (r / 1e6), p / 1000, p / 1000 - 2 * d, lb,
+		h2 = m2 > 0 ? sprintf("%7.0f%%", 100 * m2 / (r / 1e6)) : sprintf("%8s", "-")
+		printf "%-16s %-7s %8.1f %6.0f%% %s %9.1f %9.1f %6s %9.1f %9.1f %4s\n", n, t, m,
+			100 * m / (r / 1e6), h2, p / 1000, p / 1000 - 2 * d, lb,
 			p50 / 1000, p99 / 1000, lost }'
 }
 
@@ -114,12 +139,12 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	rate=$((mb * 1000000))
 	n=$((n + 1))
 	name="${mb}M/$((2 * d))ms/${loss}%"
+	LNAME=$name
 	rlink "$n" "$rate" "$d" "$loss" || { echo "$name: no TUN link (root, /dev/net/tun, ip netns)"; continue; }
 	TUN=" ${TUNNELS:-tcp frp ourtcp kcptun ours} "
 	# ---- plain TCP
 	if [[ $TUN == *" tcp "* ]]; then
-	run "$n" 5001 5002 "10.98.$n.1"
-	row "$name" tcp "$rate" "$d"
+	both tcp "$n" 5001 5002 "10.98.$n.1" 5004 "$rate" "$d"
 	fi
 	# ---- kcptun: server next to the service (A), client next to the user
 	if [[ $TUN == *" kcptun "* ]]; then
@@ -127,10 +152,11 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	start ktc$n ip netns exec "$B" kcptun-client -l 127.0.0.1:6001 -r "10.98.$n.1:4000" "${KT[@]}"
 	start kts2$n ip netns exec "$A" kcptun-server -l "10.98.$n.1:4001" -t 127.0.0.1:5002 "${KT[@]}"
 	start ktc2$n ip netns exec "$B" kcptun-client -l 127.0.0.1:6002 -r "10.98.$n.1:4001" "${KT[@]}"
+	start kts3$n ip netns exec "$A" kcptun-server -l "10.98.$n.1:4002" -t 127.0.0.1:5004 "${KT[@]}"
+	start ktc3$n ip netns exec "$B" kcptun-client -l 127.0.0.1:6004 -r "10.98.$n.1:4002" "${KT[@]}"
 	sleep 1
-	run "$n" 6001 6002
-	row "$name" kcptun "$rate" "$d"
-	stop ktc$n; stop kts$n; stop ktc2$n; stop kts2$n
+	both kcptun "$n" 6001 6002 127.0.0.1 6004 "$rate" "$d"
+	stop ktc$n; stop kts$n; stop ktc2$n; stop kts2$n; stop ktc3$n; stop kts3$n
 	fi
 	# ---- TCP tunnels, frp-style: bulk and small messages share one
 	# multiplexed TCP connection (what "the same through TCP" means for the
@@ -138,47 +164,45 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	# stock frp 0.54 with its defaults (TLS on, tcpMux on) when present
 	if [[ $TUN == *" ourtcp "* ]]; then
 	printf 'bindAddr: 0.0.0.0\nbindPort: 7000\nauth: {token: b}\nlog: {level: warn}\n' >"$T/tfrps$n.yaml"
-	printf 'serverAddr: 10.98.%s.2\nserverPort: 7000\nauth: {token: b}\nlog: {level: warn}\nproxies:\n  - {name: s, type: tcp, localPort: 5001, remotePort: 7001}\n  - {name: e, type: tcp, localPort: 5002, remotePort: 7002}\n' \
+	printf 'serverAddr: 10.98.%s.2\nserverPort: 7000\nauth: {token: b}\nlog: {level: warn}\nproxies:\n  - {name: s, type: tcp, localPort: 5001, remotePort: 7001}\n  - {name: e, type: tcp, localPort: 5002, remotePort: 7002}\n  - {name: k, type: tcp, localPort: 5004, remotePort: 7004}\n' \
 		"$n" >"$T/tfrpc$n.yaml"
 	start tfrps$n ip netns exec "$B" "$FRPS" -c "$T/tfrps$n.yaml" --transports-dir "$XDIR"
 	sleep 0.5
 	start tfrpc$n ip netns exec "$A" "$FRPC" -c "$T/tfrpc$n.yaml" --transports-dir "$XDIR"
 	wait_proxy_port "$B" 7002
-	run "$n" 7001 7002
-	row "$name" ourtcp "$rate" "$d"
+	both ourtcp "$n" 7001 7002 127.0.0.1 7004 "$rate" "$d"
 	stop tfrpc$n; stop tfrps$n
 	fi
 	if [[ $TUN == *" frp "* ]] && [ -x "$PEERS/frps" ]; then
 	printf 'bindAddr = "0.0.0.0"\nbindPort = 7000\nauth.token = "b"\nlog.level = "warn"\n' >"$T/sfrps$n.toml"
-	printf 'serverAddr = "10.98.%s.2"\nserverPort = 7000\nauth.token = "b"\nlog.level = "warn"\n[[proxies]]\nname = "s"\ntype = "tcp"\nlocalPort = 5001\nremotePort = 7001\n[[proxies]]\nname = "e"\ntype = "tcp"\nlocalPort = 5002\nremotePort = 7002\n' \
+	printf 'serverAddr = "10.98.%s.2"\nserverPort = 7000\nauth.token = "b"\nlog.level = "warn"\n[[proxies]]\nname = "s"\ntype = "tcp"\nlocalPort = 5001\nremotePort = 7001\n[[proxies]]\nname = "e"\ntype = "tcp"\nlocalPort = 5002\nremotePort = 7002\n[[proxies]]\nname = "k"\ntype = "tcp"\nlocalPort = 5004\nremotePort = 7004\n' \
 		"$n" >"$T/sfrpc$n.toml"
 	start sfrps$n ip netns exec "$B" "$PEERS/frps" -c "$T/sfrps$n.toml"
 	sleep 0.5
 	start sfrpc$n ip netns exec "$A" "$PEERS/frpc" -c "$T/sfrpc$n.toml"
 	wait_proxy_port "$B" 7002
-	run "$n" 7001 7002
-	row "$name" frp "$rate" "$d"
+	both frp "$n" 7001 7002 127.0.0.1 7004 "$rate" "$d"
 	stop sfrpc$n; stop sfrps$n
 	fi
 	# ---- ours: frps in B (the public side), frpc in A next to the service
 	if [[ $TUN == *" ours "* ]]; then
 	printf 'bindAddr: 0.0.0.0\nbindPort: 7000\nkcpBindPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {kcp: %s}\n' \
 		"$KOPT" >"$T/rfrps$n.yaml"
-	printf 'serverAddr: 10.98.%s.2\nserverPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {protocol: kcp, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: 5001, remotePort: 7001}\n  - {name: e, type: tcp, localPort: 5002, remotePort: 7002}\n' \
+	printf 'serverAddr: 10.98.%s.2\nserverPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {protocol: kcp, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: 5001, remotePort: 7001}\n  - {name: e, type: tcp, localPort: 5002, remotePort: 7002}\n  - {name: k, type: tcp, localPort: 5004, remotePort: 7004}\n' \
 		"$n" "$KOPT" >"$T/rfrpc$n.yaml"
 	start rfrps$n ip netns exec "$B" "$FRPS" -c "$T/rfrps$n.yaml" --transports-dir "$XDIR"
 	sleep 0.5
 	start rfrpc$n ip netns exec "$A" "$FRPC" -c "$T/rfrpc$n.yaml" --transports-dir "$XDIR"
 	wait_proxy_port "$B" 7002
-	run "$n" 7001 7002
-	row "$name" ours "$rate" "$d"
+	both ours "$n" 7001 7002 127.0.0.1 7004 "$rate" "$d"
 	stop rfrpc$n; stop rfrps$n
 	fi
-	stop rsrc$n; stop recho$n; stop rudp$n; stop rimp$n
+	stop rsrc$n; stop recho$n; stop rudp$n; stop rsink$n; stop rimp$n
 done
 echo "link: serializer at the rate (IP packets), 1000-packet tail-drop queue, delay each way, random loss both ways"
 echo "ping p50: UDP probe across the same link during the transfer; +queue = ping p50 - base RTT"
 echo "lnk/gp: IP bytes into the A->B bottleneck per goodput byte; msg: 64-byte echo inside the tunnel during the transfer"
+echo "tunnel^: bulk B->A (a user's upload, frps -> frpc), the same probes; lnk/gp counts the B->A bottleneck"
 echo "2nd half: goodput over the second half of the bytes (the steady state, without the start)"
 echo "msg: a 64-byte message every 50 ms through the tunnel during the transfer (not waiting for answers); lost = not back 5 s after the last"
 echo "tcp: the kernel's $(sysctl -n net.ipv4.tcp_congestion_control), no tunnel (its msg probe has a connection of its own)"
