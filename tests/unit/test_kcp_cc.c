@@ -65,7 +65,8 @@ static struct kcp_sim_side side_for(const struct path *p, int cc, bool data)
 		/* our sessions answer every receive batch at once */
 		.ack_nodelay = true,
 		.link = {.delay_ms = p->rtt_ms / 2, .loss_ppm = p->loss_ppm,
-			 .wire_extra = WIRE_EXTRA, .fec_ds = DS, .fec_ps = PS},
+			 .wire_extra = WIRE_EXTRA, .fec_ds = DS, .fec_ps = PS,
+			 .fec_charge = true},
 	};
 	if (data) {
 		s.link.rate_bps = p->rate_bps;

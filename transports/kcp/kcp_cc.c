@@ -46,6 +46,8 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_ROUNDS 2
 #define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
+#define QUEUE_DEEP 4          /* a cut of more than 1/4 is deep ... */
+#define QUEUE_HOLD 8          /* ... and holds further cuts this long */
 
 static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
 				       1000, 1000, 1000, 1000};
@@ -117,11 +119,12 @@ static uint64_t burst_cap(const struct kcp *k)
 void kcp_cc_reset(struct kcp *k)
 {
 	struct kcp_bbr *b = &k->bbr;
-	bool on = b->on;
+	bool on = b->on, parity_paced = b->parity_paced;
 	uint32_t extra = b->extra, ds = b->ds, ps = b->ps;
 
 	memset(b, 0, sizeof(*b));
 	b->on = on;
+	b->parity_paced = parity_paced;
 	b->extra = extra;
 	b->ds = ds;
 	b->ps = ps;
@@ -190,11 +193,12 @@ bool kcp_cc_stalled(const struct kcp *k, uint32_t now)
 }
 
 /* The head's timer expired, but nothing sent after it has arrived (no
- * skips) while ACKs still flow: outside STARTUP that is a queue growing
- * faster than the RTO follows (the path slowed down), not a loss. */
+ * skips) while ACKs still flow: that is a queue growing faster than the
+ * RTO follows (STARTUP's own, or the path slowed down), not a loss. */
 bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s)
 {
-	return k->bbr.full_pipe && s->fastack == 0;
+	(void)k;
+	return s->fastack == 0;
 }
 
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
@@ -204,10 +208,21 @@ void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 
 	if (!b->on)
 		return;
-	if (b->ds && b->ps)
+	if (b->ds && b->ps && !b->parity_paced)
 		c = c * (b->ds + b->ps) / b->ds;
 	kcp_cc_refill(k, now);
 	b->credit -= (int64_t)c;
+}
+
+void kcp_cc_parity(struct kcp *k, size_t bytes, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+
+	if (!b->on)
+		return;
+	b->parity_paced = true;
+	kcp_cc_refill(k, now);
+	b->credit -= (int64_t)(bytes + b->extra);
 }
 
 bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s, bool head)
@@ -247,7 +262,11 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 	s->del_ms = b->delivered_ms;
 	s->first_ms = b->first_sent_ms;
 	s->app_lim = b->app_limited != 0;
-	b->credit -= c;
+	/* the budget pays the datagram's own bytes when the FEC layer pays
+	 * for its parity (kcp_cc_parity), else its share of them too */
+	b->credit -= b->parity_paced ? (int64_t)(KCP_OVERHEAD + s->len +
+						 k->reserved + b->extra)
+				     : (int64_t)c;
 }
 
 void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
@@ -357,12 +376,21 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 	}
 	if (b->mode != BBR_PROBE_BW || !b->q_min ||
 	    b->q_min <= b->min_rtt + margin) {
-		if (b->mode == BBR_PROBE_BW)
+		if (b->mode == BBR_PROBE_BW) {
 			b->settling = false;
+			b->q_cut = false;
+		}
 		b->queue_rounds = 0;
 		return;
 	}
 	if (++b->queue_rounds < QUEUE_ROUNDS)
+		return;
+	/* After a deep cut, no further cut until the queue has been seen
+	 * gone once, or for QUEUE_HOLD windows: a newcomer's STARTUP keeps
+	 * the queue standing for many windows, and cutting to the measured
+	 * rate in each of them took the incumbent down to a tenth of the
+	 * link, from where probing at 5/4 of its own rate recovers slowly. */
+	if (b->q_cut && ++b->q_hold < QUEUE_HOLD)
 		return;
 	/* Right after STARTUP the queue is what STARTUP left (with the
 	 * repairs of its overflow, which keep the link busy without
@@ -376,6 +404,12 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 		if (rate < b->btl_bw / 2)
 			rate = b->btl_bw / 2;
 		if (rate < b->btl_bw) {
+			/* small cuts correct the max filter's upward error
+			 * at low rates; they may repeat */
+			if (rate < b->btl_bw - b->btl_bw / QUEUE_DEEP) {
+				b->q_cut = true;
+				b->q_hold = 0;
+			}
 			b->btl_bw = rate;
 			for (int i = 0; i < BBR_BW_ROUNDS; i++)
 				if (b->bw_slot[i] > rate)
