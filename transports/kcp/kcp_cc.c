@@ -437,8 +437,13 @@ static void check_full_pipe(struct kcp_bbr *b)
 	if (b->full_pipe || !b->round_start)
 		return;
 	/* overflow: a tenth of the round resent, 8 segments at least (random
-	 * loss is mostly repaired by FEC, and below that anyway) */
-	if (queue && b->round_retx >= OVERFLOW_MIN_RETX &&
+	 * loss is mostly repaired by FEC, and below that anyway). A round the
+	 * window held back (snd_wnd/rmt_wnd: its samples count as
+	 * application-limited, so growth is never judged) needs no RTT rise:
+	 * a queue shallower than min_rtt / 4 (1,000 datagrams at 200 Mbit/s
+	 * and 300 ms) never shows one, and STARTUP went on overflowing it
+	 * for seconds. */
+	if ((queue || b->app_rs) && b->round_retx >= OVERFLOW_MIN_RETX &&
 	    (uint64_t)b->round_retx * 10 * seg_charge_full(b) >
 		    b->delivered - b->round_del) {
 		b->full_pipe = true;
