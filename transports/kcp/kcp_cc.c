@@ -48,6 +48,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
 #define QUEUE_DEEP 4          /* a cut of more than 1/4 is deep ... */
 #define QUEUE_HOLD 8          /* ... and holds further cuts this long */
+#define LATE_SKIPS 2          /* skips that make an ACK "late" */
 
 static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
 				       1000, 1000, 1000, 1000};
@@ -72,6 +73,26 @@ static uint32_t full_charge(const struct kcp *k)
 static uint32_t seg_charge_full(const struct kcp_bbr *b)
 {
 	return b->full_seg;
+}
+
+/* RTT above min_rtt by this much means a queue (not ms-clock noise) */
+static uint32_t queue_margin(const struct kcp_bbr *b)
+{
+	uint32_t m = b->min_rtt / QUEUE_FRAC;
+
+	return m < QUEUE_MIN_MS ? QUEUE_MIN_MS : m;
+}
+
+/* How long a rebuilt segment waits for the rest of its FEC group: one
+ * group of datagrams at the pacing rate. */
+static uint32_t group_ms(const struct kcp *k)
+{
+	const struct kcp_bbr *b = &k->bbr;
+
+	if (!b->ds || !b->pacing_rate)
+		return 0;
+	return (uint32_t)((uint64_t)(b->ds + b->ps) * b->full_seg * 1000 /
+			  b->pacing_rate);
 }
 
 static uint32_t rtt_or_guess(const struct kcp_bbr *b)
@@ -280,7 +301,23 @@ void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 
 	b->inflight = b->inflight > all ? b->inflight - all : 0;
 	s->copies = 0;
-	b->delivered += s->charge;
+	/* Acknowledged after segments sent later (it was lost and FEC
+	 * rebuilt it, or it was reordered) with an RTT that says a queue
+	 * stood: most likely a datagram the full queue dropped, whose data
+	 * the parity carried. The link never serialized it, so counting it
+	 * as delivered made the rate samples exceed the link by up to the
+	 * parity ratio whenever the queue overflowed (206 Mbit/s measured on
+	 * a 200 Mbit/s link), and the inflated estimate overflowed the queue
+	 * again. Random loss on an empty path still counts (the link carried
+	 * those datagrams), and so does jitter (rttvar is part of the
+	 * margin; two skips at least). */
+	if (s->fastack >= LATE_SKIPS && b->min_rtt &&
+	    tdiff(k->cc_now, s->ts) > (int32_t)(b->min_rtt + queue_margin(b) +
+						group_ms(k)) +
+					  (k->rttvar > 0 ? k->rttvar : 0))
+		b->late_skipped += s->charge;
+	else
+		b->delivered += s->charge;
 	b->delivered_ms = k->cc_now;
 	b->rs_acked += s->charge;
 	/* the sample follows the most recently sent of the segments this
@@ -600,6 +637,31 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 		b->cwnd = min_cwnd;
 }
 
+/* A session that was application-limited for rounds (not window-bound)
+ * and now has bulk data knows only the application's rate: STARTUP finds
+ * the path's again in a few rounds, where PROBE_BW's 5/4 per cycle took
+ * seconds (from an eighth of the link to all of it: 1.7 s at 30 ms).
+ * Called at the start of each round. */
+static void check_app_restart(struct kcp *k)
+{
+	struct kcp_bbr *b = &k->bbr;
+	uint32_t wnd = k->snd_wnd < k->rmt_wnd ? k->snd_wnd : k->rmt_wnd;
+
+	if (b->app_rs && k->snd_buf.n < wnd / 2) {
+		b->app_rounds++;
+		return;
+	}
+	if (b->app_rounds >= IDLE_ROUNDS && b->full_pipe &&
+	    b->mode == BBR_PROBE_BW) {
+		b->mode = BBR_STARTUP;
+		b->full_pipe = false;
+		b->full_bw = 0;
+		b->full_cnt = 0;
+		b->startup_queue = 0;
+	}
+	b->app_rounds = 0;
+}
+
 void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
@@ -616,6 +678,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		b->next_round = b->delivered;
 		b->rounds++;
 		b->round_start = true;
+		check_app_restart(k);
 		check_full_pipe(b);
 		b->round_del = b->delivered;
 		b->round_rtt = 0;
@@ -630,7 +693,6 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		uint32_t iv = b->rs_send_elapsed > ack_el ? b->rs_send_elapsed
 							  : ack_el;
 		uint64_t bw;
-
 		uint64_t got = b->delivered - b->rs_prior;
 
 		/* A path whose RTT is a tick or two (a LAN, loopback) gives
@@ -648,8 +710,9 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		/* too short to mean anything next to the RTT */
 		if (iv > MIN_SAMPLE_MS &&
 		    iv >= (b->min_rtt ? b->min_rtt : 1) &&
-		    (!b->app_rs || bw >= b->btl_bw))
+		    (!b->app_rs || bw >= b->btl_bw)) {
 			bw_update(b, bw);
+		}
 		/* the checkpoint trails by 1-2 sample lengths */
 		if (!b->ck_ms || tdiff(now, b->ck_ms) >= 2 * MIN_SAMPLE_MS) {
 			b->ck_ms = b->ck2_ms;

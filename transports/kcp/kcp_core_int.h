@@ -66,6 +66,7 @@ struct kcp_bbr {
 	bool parity_paced;          /* the FEC layer charges parity itself */
 	uint32_t extra, ds, ps;     /* kcp_set_wire */
 	uint64_t delivered;         /* link bytes acknowledged so far */
+	uint64_t late_skipped;      /* ... not counted: dropped, FEC-rebuilt */
 	uint32_t delivered_ms, first_sent_ms;
 	uint64_t app_limited;       /* delivered mark, 0 = not app-limited */
 	uint64_t next_round;        /* delivered value that ends the round */
@@ -91,6 +92,7 @@ struct kcp_bbr {
 	bool q_app;                 /* application-limited at some point */
 	bool q_cut;                 /* deep cut, queue not seen gone since */
 	uint32_t q_hold;            /* standing windows since that cut */
+	uint32_t app_rounds;        /* application-limited rounds in a row */
 	uint32_t ck_ms, ck2_ms;     /* delivery checkpoints for short RTTs */
 	uint64_t ck_del, ck2_del;
 	uint64_t pacing_rate;       /* bytes/s */
