@@ -420,6 +420,13 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 		b->queue_rounds = 0;
 		return;
 	}
+	/* A window that stood and delivered less than 3/4 of the estimate
+	 * (the link was busy all along: the path slowed down or another
+	 * flow took a share) needs no second window to confirm it: the
+	 * queue grows by the difference every RTT (after a rate halving it
+	 * reached 3.3 new BDPs before the second window, 2.6 now). */
+	if (span && got * 1000 / span < b->btl_bw * 3 / 4)
+		b->queue_rounds = QUEUE_ROUNDS - 1;
 	if (++b->queue_rounds < QUEUE_ROUNDS)
 		return;
 	/* After a deep cut, no further cut until the queue has been seen
