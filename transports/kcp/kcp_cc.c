@@ -290,6 +290,16 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 				     : (int64_t)c;
 }
 
+static bool late_behind_queue(const struct kcp *k, const struct kcp_seg *s)
+{
+	const struct kcp_bbr *b = &k->bbr;
+	uint32_t margin = queue_margin(b) + group_ms(k) +
+			  (k->rttvar > 0 ? (uint32_t)k->rttvar : 0);
+
+	return s->fastack >= LATE_SKIPS && b->min_rtt &&
+	       tdiff(k->cc_now, s->ts) > (int32_t)(b->min_rtt + margin);
+}
+
 void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 		       uint32_t ts)
 {
@@ -309,14 +319,9 @@ void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 	 * parity ratio whenever the queue overflowed (206 Mbit/s measured on
 	 * a 200 Mbit/s link), and the inflated estimate overflowed the queue
 	 * again. Random loss on an empty path still counts (the link carried
-	 * those datagrams), and so does jitter (rttvar is part of the
-	 * margin; two skips at least). */
-	if (s->fastack >= LATE_SKIPS && b->min_rtt &&
-	    tdiff(k->cc_now, s->ts) > (int32_t)(b->min_rtt + queue_margin(b) +
-						group_ms(k)) +
-					  (k->rttvar > 0 ? k->rttvar : 0))
-		b->late_skipped += s->charge;
-	else
+	 * those datagrams; the wait for the rest of the group is part of
+	 * the margin), and so does jitter (rttvar too; two skips at least). */
+	if (!late_behind_queue(k, s))
 		b->delivered += s->charge;
 	b->delivered_ms = k->cc_now;
 	b->rs_acked += s->charge;

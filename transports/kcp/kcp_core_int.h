@@ -66,7 +66,6 @@ struct kcp_bbr {
 	bool parity_paced;          /* the FEC layer charges parity itself */
 	uint32_t extra, ds, ps;     /* kcp_set_wire */
 	uint64_t delivered;         /* link bytes acknowledged so far */
-	uint64_t late_skipped;      /* ... not counted: dropped, FEC-rebuilt */
 	uint32_t delivered_ms, first_sent_ms;
 	uint64_t app_limited;       /* delivered mark, 0 = not app-limited */
 	uint64_t next_round;        /* delivered value that ends the round */
