@@ -15,11 +15,14 @@
 # Needs root, /dev/net/tun, ip netns, kcptun. Noisy on a shared machine.
 #   bench/kcp_rated.sh [BUILD] [SECONDS per transfer, default 8]
 #   env: RLINKS="50:25:1 50:25:5 20:100:2" (Mbit/s:one-way ms:loss %)
+#        TUNNELS="tcp frp ourtcp kcptun ours"
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 source "$ROOT/bench/lib.sh"
 SECS=${2:-8}
 command -v kcptun-client >/dev/null || fail "kcptun not installed (apt-get install kcptun)"
 KOPT="{crypt: aes, key: bench}"
+PEERS="$ROOT/../shared/peers/frp-0.54"
+[ -x "$PEERS/frps" ] || echo "stock frp 0.54 not found at $PEERS: no frp row"
 KT=(--crypt aes --key bench --mode fast2 --sndwnd 1024 --rcvwnd 1024 --datashard 10 --parityshard 3 --mtu 1350 --nocomp --quiet)
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -n 1; }
 
@@ -50,6 +53,15 @@ rlink() {
 	wait_log rsrc$n listening 10 && wait_log recho$n listening 10 && wait_log rudp$n listening 10
 }
 
+# wait_proxy_port NS PORT: a proxy's remote port answers in NS, then a
+# second for the tunnel to settle
+wait_proxy_port() {
+	for _ in $(seq 60); do
+		ip netns exec "$1" "$NT" wait-port --port "$2" --timeout 1 >/dev/null 2>&1 && break
+	done
+	sleep 1
+}
+
 # up_bytes N: IP bytes that entered the bottleneck A->B so far
 up_bytes() {
 	kill -USR1 "$(pid_of rimp$1)"
@@ -60,38 +72,41 @@ up_bytes() {
 # run N PORT_BULK PORT_ECHO (in B, 127.0.0.1 or 10.98.N.1) -> R_* values
 run() {
 	local n=$1 pb=$2 pe=$3 host=${4:-127.0.0.1} b0 b1 out
-	# each probe waits for its answer: with a long queue a probe takes a
-	# round trip plus the queue, so keep their number small enough to end
-	# well inside the transfer (a probe outlasting it measures an idle
-	# link); allow for up to 300 ms of queue
-	local cnt=$((SECS * 1000 / (20 + 2 * D + 300) / 2))
+	# small messages: one every 50 ms on their own connection through the
+	# tunnel, not waiting for the previous answer (an interactive user
+	# does not), for the first SECS - 1 s of the transfer (which lasts at
+	# least SECS s), so every probe runs while the bulk does
+	local cnt=$(((SECS * 1000 - 1000) / 50))
 	b0=$(up_bytes "$n")
 	ip netns exec "$B" "$NT" udp-ping --host "10.98.$n.1" --port 5003 --count $((SECS * 1000 / 20 / 2)) \
 		--interval-ms 20 --wait-ms 3000 >"$T/ping$n" 2>&1 &
 	local pp=$!
-	ip netns exec "$B" "$NT" rtt --host "$host" --port "$pe" --count "$cnt" --size 64 \
-		--interval-ms 20 --timeout 120 >"$T/rtt$n" 2>&1 &
+	ip netns exec "$B" "$NT" rtt-paced --host "$host" --port "$pe" --count "$cnt" --size 64 \
+		--interval-ms 50 --wait-ms 5000 --timeout 120 >"$T/rtt$n" 2>&1 &
 	local rp=$!
 	out=$(ip netns exec "$B" "$NT" recv --host "$host" --port "$pb" --bytes "$BYTES" --seed 9 --timeout 300) ||
 		out="MBps=0"
 	wait "$pp" "$rp" 2>/dev/null
 	b1=$(up_bytes "$n")
-	R_MBIT=$(echo "$out" | field MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
+	R_MBIT=$(echo "$out" | sed 's/half2_MBps=[0-9.]*//' | field MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
+	R_MBIT2=$(echo "$out" | field half2_MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
 	R_PING=$(field rtt_p50_us <"$T/ping$n")
 	R_P50=$(field p50_us <"$T/rtt$n")
 	R_P99=$(field p99_us <"$T/rtt$n")
+	R_LOST=$(field lost <"$T/rtt$n")
 	R_LB=$(awk -v a="$b0" -v b="$b1" -v g="$BYTES" 'BEGIN{printf "%.2f", (b - a) / g}')
 }
 
 row() { # name tunnel rate delay
-	awk -v n="$1" -v t="$2" -v m="$R_MBIT" -v r="$3" -v d="$4" -v p="$R_PING" \
-		-v lb="$R_LB" -v p50="$R_P50" -v p99="$R_P99" 'BEGIN {
-		printf "%-16s %-7s %8.1f %6.0f%% %9.1f %9.1f %6s %9.1f %9.1f\n", n, t, m,
-			100 * m / (r / 1e6), p / 1000, p / 1000 - 2 * d, lb, p50 / 1000, p99 / 1000 }'
+	awk -v n="$1" -v t="$2" -v m="$R_MBIT" -v m2="${R_MBIT2:-0}" -v r="$3" -v d="$4" -v p="$R_PING" \
+		-v lb="$R_LB" -v p50="$R_P50" -v p99="$R_P99" -v lost="${R_LOST:-0}" 'BEGIN {
+		printf "%-16s %-7s %8.1f %6.0f%% %7.0f%% %9.1f %9.1f %6s %9.1f %9.1f %4s\n", n, t, m,
+			100 * m / (r / 1e6), 100 * m2 / (r / 1e6), p / 1000, p / 1000 - 2 * d, lb,
+			p50 / 1000, p99 / 1000, lost }'
 }
 
-printf '%-16s %-7s %8s %7s %9s %9s %6s %9s %9s\n' link tunnel "Mbit/s" "share" "ping p50" "+queue" \
-	"lnk/gp" "msg p50" "msg p99"
+printf '%-16s %-7s %8s %7s %8s %9s %9s %6s %9s %9s %4s\n' link tunnel "Mbit/s" "share" "2nd half" \
+	"ping p50" "+queue" "lnk/gp" "msg p50" "msg p99" lost
 n=0
 for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	IFS=: read -r mb d loss <<<"$l"
@@ -100,7 +115,7 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	n=$((n + 1))
 	name="${mb}M/$((2 * d))ms/${loss}%"
 	rlink "$n" "$rate" "$d" "$loss" || { echo "$name: no TUN link (root, /dev/net/tun, ip netns)"; continue; }
-	TUN=" ${TUNNELS:-tcp kcptun ours} "
+	TUN=" ${TUNNELS:-tcp frp ourtcp kcptun ours} "
 	# ---- plain TCP
 	if [[ $TUN == *" tcp "* ]]; then
 	run "$n" 5001 5002 "10.98.$n.1"
@@ -117,6 +132,34 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	row "$name" kcptun "$rate" "$d"
 	stop ktc$n; stop kts$n; stop ktc2$n; stop kts2$n
 	fi
+	# ---- TCP tunnels, frp-style: bulk and small messages share one
+	# multiplexed TCP connection (what "the same through TCP" means for the
+	# in-tunnel probe): ours over tcp.so with its defaults (TLS on), and
+	# stock frp 0.54 with its defaults (TLS on, tcpMux on) when present
+	if [[ $TUN == *" ourtcp "* ]]; then
+	printf 'bindAddr: 0.0.0.0\nbindPort: 7000\nauth: {token: b}\nlog: {level: warn}\n' >"$T/tfrps$n.yaml"
+	printf 'serverAddr: 10.98.%s.2\nserverPort: 7000\nauth: {token: b}\nlog: {level: warn}\nproxies:\n  - {name: s, type: tcp, localPort: 5001, remotePort: 7001}\n  - {name: e, type: tcp, localPort: 5002, remotePort: 7002}\n' \
+		"$n" >"$T/tfrpc$n.yaml"
+	start tfrps$n ip netns exec "$B" "$FRPS" -c "$T/tfrps$n.yaml" --transports-dir "$XDIR"
+	sleep 0.5
+	start tfrpc$n ip netns exec "$A" "$FRPC" -c "$T/tfrpc$n.yaml" --transports-dir "$XDIR"
+	wait_proxy_port "$B" 7002
+	run "$n" 7001 7002
+	row "$name" ourtcp "$rate" "$d"
+	stop tfrpc$n; stop tfrps$n
+	fi
+	if [[ $TUN == *" frp "* ]] && [ -x "$PEERS/frps" ]; then
+	printf 'bindAddr = "0.0.0.0"\nbindPort = 7000\nauth.token = "b"\nlog.level = "warn"\n' >"$T/sfrps$n.toml"
+	printf 'serverAddr = "10.98.%s.2"\nserverPort = 7000\nauth.token = "b"\nlog.level = "warn"\n[[proxies]]\nname = "s"\ntype = "tcp"\nlocalPort = 5001\nremotePort = 7001\n[[proxies]]\nname = "e"\ntype = "tcp"\nlocalPort = 5002\nremotePort = 7002\n' \
+		"$n" >"$T/sfrpc$n.toml"
+	start sfrps$n ip netns exec "$B" "$PEERS/frps" -c "$T/sfrps$n.toml"
+	sleep 0.5
+	start sfrpc$n ip netns exec "$A" "$PEERS/frpc" -c "$T/sfrpc$n.toml"
+	wait_proxy_port "$B" 7002
+	run "$n" 7001 7002
+	row "$name" frp "$rate" "$d"
+	stop sfrpc$n; stop sfrps$n
+	fi
 	# ---- ours: frps in B (the public side), frpc in A next to the service
 	if [[ $TUN == *" ours "* ]]; then
 	printf 'bindAddr: 0.0.0.0\nbindPort: 7000\nkcpBindPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {kcp: %s}\n' \
@@ -126,10 +169,7 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	start rfrps$n ip netns exec "$B" "$FRPS" -c "$T/rfrps$n.yaml" --transports-dir "$XDIR"
 	sleep 0.5
 	start rfrpc$n ip netns exec "$A" "$FRPC" -c "$T/rfrpc$n.yaml" --transports-dir "$XDIR"
-	for _ in $(seq 60); do
-		ip netns exec "$B" "$NT" wait-port --port 7002 --timeout 1 >/dev/null 2>&1 && break
-	done
-	sleep 1
+	wait_proxy_port "$B" 7002
 	run "$n" 7001 7002
 	row "$name" ours "$rate" "$d"
 	stop rfrpc$n; stop rfrps$n
@@ -139,5 +179,8 @@ done
 echo "link: serializer at the rate (IP packets), 1000-packet tail-drop queue, delay each way, random loss both ways"
 echo "ping p50: UDP probe across the same link during the transfer; +queue = ping p50 - base RTT"
 echo "lnk/gp: IP bytes into the A->B bottleneck per goodput byte; msg: 64-byte echo inside the tunnel during the transfer"
-echo "tcp: the kernel's $(sysctl -n net.ipv4.tcp_congestion_control), no tunnel"
+echo "2nd half: goodput over the second half of the bytes (the steady state, without the start)"
+echo "msg: a 64-byte message every 50 ms through the tunnel during the transfer (not waiting for answers); lost = not back 5 s after the last"
+echo "tcp: the kernel's $(sysctl -n net.ipv4.tcp_congestion_control), no tunnel (its msg probe has a connection of its own)"
+echo "ourtcp / frp: ours over tcp.so / stock frp 0.54 over TCP, defaults (TLS, tcpMux): bulk and msg share the tunnel"
 [ -z "${KEEP:-}" ] || cp -r "$T" "$KEEP"

@@ -41,9 +41,14 @@
 #include "log.h"
 
 #define REC_MAX 16384
-#define SND_HIGH (256u * 1024)  /* ciphertext queued below us */
-#define RCV_HIGH (512u * 1024)  /* plaintext the user has not taken */
-#define SND_STAGE (64u * 1024)  /* user bytes the pair moves to us at once */
+/* What waits below the multiplexer waits for every stream: a small message
+ * written behind bulk data queues behind all of it (the multiplexer's
+ * round-robin only orders what is above us). Two records of ciphertext
+ * below and one record of plaintext staged keep a TCP socket or a KCP
+ * session fed (their own buffers are deeper) without a standing queue. */
+#define SND_HIGH REC_MAX         /* ciphertext queued below us */
+#define RCV_HIGH (512u * 1024)   /* plaintext the user has not taken */
+#define SND_STAGE REC_MAX        /* user bytes the pair moves to us at once */
 
 struct tls_stream {
 	const struct tls_config *cfg;

@@ -58,6 +58,9 @@ static void usage(FILE *f)
 	      " [--half-close]\n"
 	      "  conc --port P [--conns 200] [--bytes 65536] [--seed S]\n"
 	      "  rtt --port P [--count 100] [--size 64] [--interval-ms 10]\n"
+	      "  rtt-paced --port P [--count 100] [--size 64] [--interval-ms 10]"
+	      " [--wait-ms 1000]\n      (a message every interval, not"
+	      " waiting for the previous one)\n"
 	      "  udp-ping --port P [--count 100] [--size 64]"
 	      " [--interval-ms 10] [--wait-ms 1000]\n"
 	      "  wait-port --port P [--timeout 10]\n"
@@ -442,7 +445,7 @@ static int run_xfer(const struct opts *o, const struct xfer *x)
 	struct tool_prng tx, rx;
 	static uint8_t txbuf[CHUNK], rxbuf[CHUNK], expbuf[CHUNK];
 	size_t tx_len = 0, tx_off = 0;
-	uint64_t sent = 0, got = 0, t0, deadline;
+	uint64_t sent = 0, got = 0, t0, deadline, t_half = 0;
 	int fd, wr_shut = 0, eof = 0, rc = 1;
 	const char *why = NULL;
 	char detail[96] = "";
@@ -540,6 +543,11 @@ static int run_xfer(const struct opts *o, const struct xfer *x)
 					}
 				}
 				got += (uint64_t)n;
+				/* the second half's rate: the steady state,
+				 * without the start of the transfer */
+				if (!t_half && o->bytes_set &&
+				    got * 2 >= o->bytes)
+					t_half = tool_now_us();
 			} else if (errno != EAGAIN && errno != EINTR) {
 				snprintf(detail, sizeof(detail), " errno=%s",
 					 strerror(errno));
@@ -559,6 +567,10 @@ static int run_xfer(const struct opts *o, const struct xfer *x)
 		uint64_t b = x->send_n ? x->send_n : got;
 		printf("ok bytes=%llu secs=%.3f MBps=%.2f mode=%s",
 		       (unsigned long long)b, secs, mbps(b, secs), o->mode);
+		if (t_half && !x->send_n)
+			printf(" half_secs=%.3f half2_MBps=%.2f",
+			       (double)(t_half - t0) / 1e6,
+			       mbps(b - b / 2, secs - (double)(t_half - t0) / 1e6));
 		if (o->stream_mode)
 			printf(" stream=%s", o->stream_mode);
 		printf("\n");
@@ -916,6 +928,8 @@ int main(int argc, char **argv)
 		rc = run_conc(&o);
 	else if (!strcmp(m, "rtt"))
 		rc = probe_rtt(&pa);
+	else if (!strcmp(m, "rtt-paced"))
+		rc = probe_rtt_paced(&pa);
 	else if (!strcmp(m, "udp-ping"))
 		rc = probe_udp_ping(&pa);
 	else if (!strcmp(m, "wait-port"))

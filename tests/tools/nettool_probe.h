@@ -148,6 +148,94 @@ out:
 	return rc;
 }
 
+/* rtt-paced: a message every interval whether or not the previous one is
+ * back (an interactive user does not wait either), on one connection. The
+ * echo returns them in order, so message i's latency is the time from its
+ * send to the moment its last byte is back. Messages not back within
+ * wait-ms after the last send count as lost. */
+static int probe_rtt_paced(const struct probe_args *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t n = (size_t)o->count, size = (size_t)o->size;
+	uint64_t *sent_at = calloc(n, sizeof(uint64_t));
+	uint64_t *lat = calloc(n, sizeof(uint64_t));
+	uint8_t *msg = malloc(size), buf[65536];
+	uint64_t next, end = 0, hard;
+	size_t sent = 0, woff = 0, back = 0, roff = 0;
+	int fd = -1, rc = 1;
+
+	if (!sent_at || !lat || !msg ||
+	    probe_resolve(o, "rtt-paced", SOCK_STREAM, &ss, &len))
+		goto out;
+	fd = tool_tcp_connect(&ss, len, tool_timeout_ms(o->timeout));
+	if (fd < 0) {
+		printf("FAIL mode=rtt-paced reason=connect errno=%s\n",
+		       strerror(-fd));
+		goto out;
+	}
+	memset(msg, 0x5a, size);
+	next = tool_now_us();
+	hard = next + (uint64_t)(o->timeout * 1e6);
+	while (back < n) {
+		uint64_t now = tool_now_us(), wake;
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (now >= hard || (end && now >= end))
+			break;
+		/* the current message goes out whole before the next starts */
+		if (sent < n && (woff || now >= next)) {
+			if (!woff)
+				sent_at[sent] = now;
+			r = write(fd, msg + woff, size - woff);
+			if (r > 0 && (woff += (size_t)r) == size) {
+				woff = 0;
+				next += (uint64_t)o->interval_ms * 1000;
+				if (++sent == n)
+					end = now + (uint64_t)o->wait_ms * 1000;
+			}
+			if (r < 0 && errno != EAGAIN && errno != EINTR)
+				break;
+			if (woff)
+				p.events |= POLLOUT;
+		}
+		wake = sent < n && !woff ? next : end ? end : hard;
+		if (wake > hard)
+			wake = hard;
+		if (poll(&p, 1, woff ? 10 : tool_poll_ms(wake)) <= 0)
+			continue;
+		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		r = read(fd, buf, sizeof(buf));
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+		for (ssize_t i = 0; i < r && back < sent; i++)
+			if (++roff == size) {
+				roff = 0;
+				lat[back] = tool_now_us() - sent_at[back];
+				back++;
+			}
+	}
+	/* each message's latency in send order, for a look at when the slow
+	 * ones happened (print_lat sorts) */
+	printf("samples_ms");
+	for (size_t i = 0; i < back; i++)
+		printf(" %.1f", (double)lat[i] / 1000.0);
+	printf("\n%s count=%zu back=%zu lost=%zu size=%zu ", back ? "ok" : "FAIL",
+	       n, back, n - back, size);
+	print_lat("", lat, back);
+	printf(" mode=rtt-paced%s\n", back ? "" : " reason=no-replies");
+	rc = back ? 0 : 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(sent_at);
+	free(lat);
+	free(msg);
+	return rc;
+}
+
 /* ---- UDP ping: loss, duplicates, reordering, RTT -------------------------- */
 #define PING_HDR 12 /* magic u64 + seq u32 */
 

@@ -37,7 +37,8 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define MIN_BDP_RTT_MS 10     /* RTT the BDP assumes at least (ms clock) */
 #define CATCHUP_MS 8          /* a late timer may send what it owed */
 #define IDLE_ROUNDS 4         /* app-limited STARTUP rounds: an idle session */
-#define SEND_AHEAD_SEGS 16    /* queued beyond two intervals of pacing */
+#define SEND_AHEAD_MS 2       /* queued unsent: this much of pacing ... */
+#define SEND_AHEAD_SEGS 8     /* ... plus this many segments */
 /* A standing queue: every RTT sample of a min-RTT window above min_rtt by
  * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
 #define QUEUE_FRAC 8          /* min_rtt / 8 */
@@ -752,12 +753,25 @@ void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle,
 	struct kcp_bbr *b = &k->bbr;
 
 	/* When snd_wnd/rmt_wnd bind, the window already bounds what is in
-	 * flight, as in kcp-go: pacing below the window's own rate would
-	 * only keep a window-bound sender from catching up after a stall
-	 * (a repaired hole at una opens the whole window at once). */
-	b->wnd_rate = wnd_segs ? (uint64_t)wnd_segs * full_charge(k) * 1000 /
-					 bdp_rtt(b) * 5 / 4 : 0;
+	 * flight, as in kcp-go: pacing near the window's own rate would only
+	 * keep a window-bound sender from catching up after a stall (a
+	 * repaired hole at una opens the whole window at once). While the
+	 * window is no more than the path holds (window <= 5/4 BDP: the
+	 * window, not the path, sets the rate, and even the whole window at
+	 * once queues at most a quarter BDP), the budget fills at twice the
+	 * window's rate, also in the flushes after such a stall, which the
+	 * pacer holds, not the window. A window above that (a long fat path
+	 * against the 8192 ceiling) only lets the budget run at 5/4 of the
+	 * window's rate in flushes the window held. */
+	uint32_t wnd = k->snd_wnd < k->rmt_wnd ? k->snd_wnd : k->rmt_wnd;
+	bool small = b->btl_bw && (uint64_t)wnd * full_charge(k) * 4 <=
+					  bdp(b, GAIN_UNIT) * 5;
 
+	if (wnd_segs)
+		b->wnd_rate = (uint64_t)wnd_segs * full_charge(k) * 1000 /
+			      bdp_rtt(b) * (small ? 8 : 5) / 4;
+	else if (!small)
+		b->wnd_rate = 0;
 	b->waiting = blocked;
 	/* nothing left to send and room under the cap: whatever the next
 	 * samples show is the application's rate, not the path's */
@@ -780,8 +794,8 @@ uint32_t kcp_pace_wait(const struct kcp *k, uint32_t now)
 	if (b->credit > 0)
 		return 1;
 	need = 1 - b->credit;
-	ms = ((uint64_t)need * 1000 + b->pacing_rate - 1) /
-	     (b->pacing_rate ? b->pacing_rate : 1);
+	ms = ((uint64_t)need * 1000 + rate_of(b) - 1) /
+	     (rate_of(b) ? rate_of(b) : 1);
 	return ms < 1 ? 1 : ms > 1000 ? 1000 : (uint32_t)ms;
 }
 
@@ -789,22 +803,30 @@ uint32_t kcp_send_limit(const struct kcp *k)
 {
 	uint32_t lim = k->snd_wnd < k->rmt_wnd ? k->snd_wnd : k->rmt_wnd;
 	uint32_t segs, unsent;
+	uint64_t ahead;
 
 	if (!k->bbr.on)
 		return lim;
-	/* What is in flight plus two intervals of pacing plus a little: the
-	 * pacer never runs dry between two refills, memory follows what the
-	 * path holds, and a small message the application writes behind bulk
-	 * data waits about one interval, not a window, before it leaves. */
+	/* What is in flight plus a few ms of pacing plus a little: memory
+	 * follows what the path holds, and a small message the application
+	 * writes behind bulk data waits a few ms, not a window, before it
+	 * leaves. The pacer does not run dry: the session refills this queue
+	 * on every pacing tick and every ACK, not once per interval. */
 	unsent = 0;
 	while (unsent < k->snd_buf.n &&
 	       ring_at(&k->snd_buf, k->snd_buf.n - 1 - unsent)->xmit == 0)
 		unsent++;
 	/* sent segments hold their slots until una passes them (a hole
 	 * waiting for its repair keeps acked ones behind it): they count */
-	segs = k->snd_buf.n - unsent +
-	       (uint32_t)(k->bbr.pacing_rate * 2 * k->interval / 1000 /
-			  full_charge(k)) + SEND_AHEAD_SEGS;
+	ahead = rate_of(&k->bbr) * SEND_AHEAD_MS / 1000;
+	/* ... or, in STARTUP, what the inflight cap would let leave at once
+	 * (an ACK that frees much of the window; later the cap is 2 BDP and
+	 * its room would be a BDP of queue here) */
+	if (!k->bbr.full_pipe && k->bbr.cwnd > k->bbr.inflight &&
+	    k->bbr.cwnd - k->bbr.inflight > ahead)
+		ahead = k->bbr.cwnd - k->bbr.inflight;
+	segs = k->snd_buf.n - unsent + (uint32_t)(ahead / full_charge(k)) +
+	       SEND_AHEAD_SEGS;
 	return segs < lim ? segs : lim;
 }
 

@@ -22,8 +22,10 @@
 #define RCV_LIMIT (1u << 20)
 /* Most host bytes the pair may park in our end's input: the pair moves a
  * host write across synchronously, so without this bound a fast writer
- * would never see its own output fill up. */
-#define SND_LIMIT (256u << 10)
+ * would never see its own output fill up. Small: KCP's own send queue
+ * (kcp_send_limit: a few ms of pacing ahead) keeps the sender fed,
+ * and whatever parks here delays every stream multiplexed above us. */
+#define SND_LIMIT (16u << 10)
 #define CLOSE_LINGER_MS 30000
 #define PROBE_EVERY_MS 250
 #define FIN_COPIES 3
