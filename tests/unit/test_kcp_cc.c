@@ -258,8 +258,8 @@ struct shortfall {
 static const struct shortfall shortfalls[] = {
 	/* BDP is 9 datagrams: samples of a datagram or two per ms err by
 	 * 5-10 %, the max filter keeps the high ones, and FEC rebuilds after
-	 * 5 % loss arrive in bursts; ~0.3 BDP (6 ms) stays queued */
-	{5000000, 20, 50000, 0.90, 0.35, "BDP of 9 datagrams, 5 % loss"},
+	 * 5 % loss arrive in bursts; ~0.26 BDP (5 ms) stays queued */
+	{5000000, 20, 50000, 0.90, 0.30, "BDP of 9 datagrams, 5 % loss"},
 };
 
 static const struct shortfall *shortfall_for(const struct path *p)
@@ -456,7 +456,7 @@ START_TEST(test_rate_halving)
 	       drained ? (double)(drained - 3000) / p.rtt_ms : -1.0,
 	       n ? sum / n / bdp_new : -1.0);
 	fflush(stdout);
-	/* 5.8 RTTs: the RTT samples show the queue about an RTT late, one
+	/* 5.6 RTTs: the RTT samples show the queue about an RTT late, one
 	 * min-RTT window of it is seen (2.6 new BDPs by then), and with
 	 * nothing sent it drains at one BDP per RTT (docs/kcp-congestion.md;
 	 * the target "a few" would be 4-5). */

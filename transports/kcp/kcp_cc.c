@@ -47,7 +47,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_ROUNDS 2
 #define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
-#define QUEUE_DEEP 4          /* a cut of more than 1/4 is deep ... */
+#define QUEUE_DEEP 8          /* a cut of more than 1/8 is deep ... */
 #define QUEUE_HOLD 8          /* ... and holds further cuts this long */
 #define LATE_SKIPS 2          /* skips that make an ACK "late" */
 
@@ -461,6 +461,8 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 				b->q_hold = 0;
 			}
 			b->btl_bw = rate;
+			b->cut_del = b->delivered;
+			b->cut_bw = rate;
 			for (int i = 0; i < BBR_BW_ROUNDS; i++)
 				if (b->bw_slot[i] > rate)
 					b->bw_slot[i] = rate;
@@ -724,6 +726,16 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		if (iv > MIN_SAMPLE_MS &&
 		    iv >= (b->min_rtt ? b->min_rtt : 1) &&
 		    (!b->app_rs || bw >= b->btl_bw)) {
+			/* In the DRAIN after a cut, a segment sent before
+			 * the cut measures the old rate too: 35 Mbit/s
+			 * samples after a halving from 50 to 25 put the
+			 * estimate back at 28, and the queue rebuilt. Later
+			 * such samples count again: capping them for good
+			 * left an incumbent that cut for a newcomer at its
+			 * cut rate while the newcomer grew (Jain 0.76). */
+			if (b->rs_prior < b->cut_del && bw > b->cut_bw &&
+			    b->mode == BBR_DRAIN)
+				bw = b->cut_bw;
 			bw_update(b, bw);
 		}
 		/* the checkpoint trails by 1-2 sample lengths */

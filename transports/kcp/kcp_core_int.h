@@ -91,6 +91,7 @@ struct kcp_bbr {
 	bool q_app;                 /* application-limited at some point */
 	bool q_cut;                 /* deep cut, queue not seen gone since */
 	uint32_t q_hold;            /* standing windows since that cut */
+	uint64_t cut_del, cut_bw;   /* delivered at the last cut, its rate */
 	uint32_t app_rounds;        /* application-limited rounds in a row */
 	uint32_t ck_ms, ck2_ms;     /* delivery checkpoints for short RTTs */
 	uint64_t ck_del, ck2_del;
