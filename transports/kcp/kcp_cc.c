@@ -48,7 +48,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
 #define QUEUE_DEEP 8          /* a cut of more than 1/8 is deep ... */
-#define QUEUE_HOLD 8          /* ... and holds further cuts this long */
+#define QUEUE_HOLD 12         /* ... and holds further cuts this long */
 #define LATE_SKIPS 2          /* skips that make an ACK "late" */
 
 static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
