@@ -334,7 +334,7 @@ END_TEST
  * to ~2.9 BDP and drains. Before the idle-start rule STARTUP began from
  * the small messages' rate (the first sample replaced the initial guess)
  * and a window shrunk to that rate: 85 % and 74 % where the rows below
- * now reach 88 % and 79 % (docs/kcp-congestion.md, known shortfalls). */
+ * now reach 91 % and 82 % (docs/kcp-congestion.md). */
 START_TEST(test_late_bulk)
 {
 	static const struct {

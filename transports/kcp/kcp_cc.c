@@ -8,8 +8,12 @@
  * RTT samples over 10 s). Transmissions are paced at gain x bandwidth and
  * the data in flight is capped near 2 x bandwidth x min RTT. Random loss
  * does not enter the model; a queue that stands (every RTT sample of two
- * min-RTT windows well above the min RTT) does: the estimate becomes the
- * rate just measured, less 1/16, and DRAIN empties the queue.
+ * min-RTT windows well above the min RTT, or of one that also delivered
+ * under 3/4 of the estimate) does: the estimate becomes the rate just
+ * measured, less 1/16, and DRAIN empties the queue; after a deep cut the
+ * next waits for the queue to clear (one cut per newcomer's STARTUP).
+ * A segment that FEC rebuilt behind a standing queue is not counted as
+ * delivered: the queue dropped it, the link never carried it.
  *
  * Units: link bytes (what kcp_flush outputs plus kcp_set_wire's extra per
  * datagram, scaled by the FEC parity ratio), bytes/s, milliseconds.
