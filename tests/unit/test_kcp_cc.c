@@ -2,7 +2,9 @@
  * test_kcp_cc.c - the paced, model-based congestion controller (kcp_cc.c)
  * over the simulator's bottleneck: a serializer at a fixed rate behind a
  * 1,000-datagram tail-drop queue, delay each way, seeded random loss, FEC
- * 10/3 parity on the link (and its recovery), fake clock.
+ * 10/3 parity on the link (and its recovery; the parity is paid to the
+ * sender's pacer when it leaves, kcp_cc_parity, as a session should),
+ * fake clock.
  *
  * Assertions are on simulated numbers only: goodput against what the link
  * carries after FEC parity and headers, the bottleneck queue in the steady
