@@ -40,12 +40,12 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define MIN_SAMPLE_MS 4       /* shortest rate-sample interval */
 #define MIN_BDP_RTT_MS 10     /* RTT the BDP assumes at least (ms clock) */
 #define CATCHUP_MS 8          /* a late timer may send what it owed */
-#define IDLE_ROUNDS 4         /* app-limited STARTUP rounds: an idle session */
+#define APP_RESTART_ROUNDS 4  /* app-limited rounds, then bulk: STARTUP */
 #define SEND_AHEAD_MS 2       /* queued unsent: this much of pacing ... */
 #define SEND_AHEAD_SEGS 8     /* ... plus this many segments */
 /* A standing queue: every RTT sample of a min-RTT window above min_rtt by
  * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
-#define QUEUE_FRAC 8          /* min_rtt / 8 */
+#define QUEUE_FRAC 16         /* min_rtt / 16 */
 #define QUEUE_MIN_MS 3
 #define OVERFLOW_MIN_RETX 8   /* STARTUP: resends that can mean overflow */
 #define QUEUE_ROUNDS 2
@@ -489,6 +489,9 @@ static void check_full_pipe(struct kcp_bbr *b)
 	uint32_t margin = b->min_rtt / 4 > QUEUE_MIN_MS ? b->min_rtt / 4
 							: QUEUE_MIN_MS;
 	bool queue = b->min_rtt && b->round_rtt_max > b->min_rtt + margin;
+	/* even the round's least RTT sample sat a quarter above the min:
+	 * a queue stood all round and the bandwidth stopped doubling */
+	bool standing = b->min_rtt && b->round_rtt > b->min_rtt + margin;
 
 	if (b->full_pipe || !b->round_start)
 		return;
@@ -514,7 +517,8 @@ static void check_full_pipe(struct kcp_bbr *b)
 		return;
 	}
 	b->startup_queue = queue ? b->startup_queue + 1 : 0;
-	if (++b->full_cnt >= FULL_BW_ROUNDS || b->startup_queue >= 2)
+	if (++b->full_cnt >= FULL_BW_ROUNDS || b->startup_queue >= 2 ||
+	    standing)
 		b->full_pipe = true;
 }
 
@@ -610,22 +614,16 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 
 	if (b->btl_bw) {
 		rate = b->btl_bw * pacing_gain(b) / GAIN_UNIT;
-		/* A session that carried only small messages for rounds
-		 * (frp's login and control) has samples of their rate; bulk
-		 * data after that would start STARTUP from there and need
-		 * many rounds to double back to the link's (7 rounds, 1.4 s
-		 * at 200 ms). Such a STARTUP paces at least the initial
-		 * window per RTT, as Linux BBR takes its first pacing rate
-		 * from the RTT, not from a delivery sample. A fresh flow
-		 * keeps its first-sample start (the two-flow dynamics
-		 * were tuned on it). */
-		if (!b->full_pipe && b->app_rs && b->rounds >= IDLE_ROUNDS &&
-		    rate < startup_floor(k) / 4)
-			b->idle_start = true;
-		if (b->idle_start && !b->full_pipe && rate < startup_floor(k))
+		/* STARTUP paces at least the initial window per min RTT
+		 * (times its gain), as Linux BBR takes its first pacing rate
+		 * from the RTT, and never slows down on a low sample: a
+		 * session that carried only frp's login and control messages
+		 * has samples of their rate, and starting bulk data from
+		 * there took 7 rounds (1.4 s at 200 ms) to reach the link. */
+		if (!b->full_pipe && rate < startup_floor(k))
 			rate = startup_floor(k);
-		/* startup never slows down on a low early sample, except
-		 * that the first one replaces the guess the flow began with */
+		/* the first sample replaces the guess the flow began with
+		 * (its RTT was a guess too) */
 		if (b->full_pipe || rate > b->pacing_rate || !b->rate_set)
 			b->pacing_rate = rate;
 		b->rate_set = true;
@@ -638,16 +636,19 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 		b->cwnd += (uint32_t)acked;
 		return;
 	}
-	/* 2 x BDP plus the bursts the pacer and the ms clock allow */
-	target = bdp(b, b->mode == BBR_STARTUP ? HIGH_GAIN : CWND_GAIN) +
-		 3 * burst_cap(k);
+	/* 2 x BDP plus the bursts the pacer and the ms clock allow; the
+	 * same gain in STARTUP (BBRv3's): 2.885 let STARTUP's last round
+	 * queue almost 2 BDP before the pipe was seen to be full */
+	target = bdp(b, CWND_GAIN) + 3 * burst_cap(k);
 	if (target > UINT32_MAX / 2)
 		target = UINT32_MAX / 2;
-	/* ... and keeps at least the initial window in flight */
-	if (b->idle_start && !b->full_pipe &&
-	    target < (uint64_t)INIT_CWND_SEGS * full_charge(k))
-		target = (uint64_t)INIT_CWND_SEGS * full_charge(k);
-	{
+	if (!b->full_pipe) {
+		/* STARTUP's window only grows (as Linux BBR): from the
+		 * initial window, by what is acknowledged, up to target */
+		if (b->cwnd < target)
+			b->cwnd += (uint32_t)(acked < target - b->cwnd ?
+					      acked : target - b->cwnd);
+	} else {
 		uint64_t c = (uint64_t)b->cwnd + acked;
 
 		b->cwnd = (uint32_t)(c < target ? c : target);
@@ -670,7 +671,7 @@ static void check_app_restart(struct kcp *k)
 		b->app_rounds++;
 		return;
 	}
-	if (b->app_rounds >= IDLE_ROUNDS && b->full_pipe &&
+	if (b->app_rounds >= APP_RESTART_ROUNDS && b->full_pipe &&
 	    b->mode == BBR_PROBE_BW) {
 		b->mode = BBR_STARTUP;
 		b->full_pipe = false;

@@ -59,10 +59,8 @@ struct kcp_bbr {
 	uint8_t mode;               /* BBR_STARTUP .. BBR_PROBE_RTT */
 	uint8_t cycle;              /* PROBE_BW gain phase 0..7 */
 	bool full_pipe, app_rs, rs_valid, round_start, probe_rtt_round;
-	bool rate_set;              /* pacing follows a sample, not the guess */
 	bool startup_drain;         /* DRAIN after STARTUP */
 	bool settling;              /* PROBE_BW, startup's queue not gone yet */
-	bool idle_start;            /* STARTUP after rounds of small messages */
 	bool parity_paced;          /* the FEC layer charges parity itself */
 	uint32_t extra, ds, ps;     /* kcp_set_wire */
 	uint64_t delivered;         /* link bytes acknowledged so far */
@@ -79,6 +77,7 @@ struct kcp_bbr {
 	uint32_t round_rtt;         /* smallest RTT sample this round */
 	uint32_t round_rtt_max;     /* largest */
 	uint32_t round_retx;        /* retransmissions this round */
+	bool rate_set;              /* pacing follows a sample, not the guess */
 	uint32_t startup_queue;     /* STARTUP rounds in a row with a queue */
 	uint64_t round_del;         /* delivered when the round began */
 	uint32_t full_seg;          /* link bytes of a full segment */
