@@ -334,10 +334,10 @@ END_TEST
  * the first bulk byte to the last, STARTUP included, so on long paths it
  * stays below the steady state: STARTUP doubles the window per round
  * from 32 segments (7 rounds = 1.4 s to 20 Mbit/s at 200 ms), overshoots
- * to ~2.9 BDP and drains. Before the idle-start rule STARTUP began from
- * the small messages' rate (the first sample replaced the initial guess)
- * and a window shrunk to that rate: 85 % and 74 % where the rows below
- * now reach 91 % and 82 % (docs/kcp-congestion.md). */
+ * and drains. Before STARTUP had a pacing floor it began from the small
+ * messages' rate (the first sample replaced the initial guess) with a
+ * window shrunk to that rate: 85 % and 74 % where the rows below now
+ * reach 93 % and 84 % (docs/kcp-congestion.md). */
 START_TEST(test_late_bulk)
 {
 	static const struct {
