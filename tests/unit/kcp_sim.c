@@ -212,6 +212,8 @@ static void fec_account(struct kcp_sim *sim, struct sim_end *e,
 	if (++e->fec_n < l->fec_ds)
 		return;
 	for (uint32_t i = 0; i < l->fec_ps; i++) {
+		if (l->fec_charge)
+			kcp_cc_parity(e->kcp, e->fec_max, kcp_sim_now(sim));
 		at = link_send(sim, e->side, kcpb, 0, e->fec_max, true);
 		if (!at)
 			e->fec_nlost++;

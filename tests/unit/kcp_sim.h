@@ -42,6 +42,9 @@ struct kcp_sim_link {
 	 * at most fec_ps datagrams delivers its lost data datagrams rebuilt
 	 * (regular = false) when its last datagram arrives. */
 	uint32_t fec_ds, fec_ps;
+	/* the sender's pacer pays for the parity when it leaves
+	 * (kcp_cc_parity), as our sessions do, instead of by the ratio */
+	bool fec_charge;
 };
 
 /** A bottleneck several simulators can share (two sessions through one

@@ -8,8 +8,12 @@
  * RTT samples over 10 s). Transmissions are paced at gain x bandwidth and
  * the data in flight is capped near 2 x bandwidth x min RTT. Random loss
  * does not enter the model; a queue that stands (every RTT sample of two
- * min-RTT windows well above the min RTT) does: the estimate becomes the
- * rate just measured, less 1/16, and DRAIN empties the queue.
+ * min-RTT windows well above the min RTT, or of one that also delivered
+ * under 3/4 of the estimate) does: the estimate becomes the rate just
+ * measured, less 1/16, and DRAIN empties the queue; after a deep cut the
+ * next waits for the queue to clear (one cut per newcomer's STARTUP).
+ * A segment that FEC rebuilt behind a standing queue is not counted as
+ * delivered: the queue dropped it, the link never carried it.
  *
  * Units: link bytes (what kcp_flush outputs plus kcp_set_wire's extra per
  * datagram, scaled by the FEC parity ratio), bytes/s, milliseconds.
@@ -36,6 +40,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define MIN_SAMPLE_MS 4       /* shortest rate-sample interval */
 #define MIN_BDP_RTT_MS 10     /* RTT the BDP assumes at least (ms clock) */
 #define CATCHUP_MS 8          /* a late timer may send what it owed */
+#define APP_RESTART_ROUNDS 4  /* app-limited rounds, then bulk: STARTUP */
 #define SEND_AHEAD_MS 2       /* queued unsent: this much of pacing ... */
 #define SEND_AHEAD_SEGS 8     /* ... plus this many segments */
 /* A standing queue: every RTT sample of a min-RTT window above min_rtt by
@@ -46,6 +51,9 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_ROUNDS 2
 #define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
+#define QUEUE_DEEP 8          /* a cut of more than 1/8 is deep ... */
+#define QUEUE_HOLD 12         /* ... and holds further cuts this long */
+#define LATE_SKIPS 2          /* skips that make an ACK "late" */
 
 static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
 				       1000, 1000, 1000, 1000};
@@ -70,6 +78,26 @@ static uint32_t full_charge(const struct kcp *k)
 static uint32_t seg_charge_full(const struct kcp_bbr *b)
 {
 	return b->full_seg;
+}
+
+/* RTT above min_rtt by this much means a queue (not ms-clock noise) */
+static uint32_t queue_margin(const struct kcp_bbr *b)
+{
+	uint32_t m = b->min_rtt / QUEUE_FRAC;
+
+	return m < QUEUE_MIN_MS ? QUEUE_MIN_MS : m;
+}
+
+/* How long a rebuilt segment waits for the rest of its FEC group: one
+ * group of datagrams at the pacing rate. */
+static uint32_t group_ms(const struct kcp *k)
+{
+	const struct kcp_bbr *b = &k->bbr;
+
+	if (!b->ds || !b->pacing_rate)
+		return 0;
+	return (uint32_t)((uint64_t)(b->ds + b->ps) * b->full_seg * 1000 /
+			  b->pacing_rate);
 }
 
 static uint32_t rtt_or_guess(const struct kcp_bbr *b)
@@ -117,11 +145,12 @@ static uint64_t burst_cap(const struct kcp *k)
 void kcp_cc_reset(struct kcp *k)
 {
 	struct kcp_bbr *b = &k->bbr;
-	bool on = b->on;
+	bool on = b->on, parity_paced = b->parity_paced;
 	uint32_t extra = b->extra, ds = b->ds, ps = b->ps;
 
 	memset(b, 0, sizeof(*b));
 	b->on = on;
+	b->parity_paced = parity_paced;
 	b->extra = extra;
 	b->ds = ds;
 	b->ps = ps;
@@ -190,11 +219,12 @@ bool kcp_cc_stalled(const struct kcp *k, uint32_t now)
 }
 
 /* The head's timer expired, but nothing sent after it has arrived (no
- * skips) while ACKs still flow: outside STARTUP that is a queue growing
- * faster than the RTO follows (the path slowed down), not a loss. */
+ * skips) while ACKs still flow: that is a queue growing faster than the
+ * RTO follows (STARTUP's own, or the path slowed down), not a loss. */
 bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s)
 {
-	return k->bbr.full_pipe && s->fastack == 0;
+	(void)k;
+	return s->fastack == 0;
 }
 
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
@@ -204,10 +234,21 @@ void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 
 	if (!b->on)
 		return;
-	if (b->ds && b->ps)
+	if (b->ds && b->ps && !b->parity_paced)
 		c = c * (b->ds + b->ps) / b->ds;
 	kcp_cc_refill(k, now);
 	b->credit -= (int64_t)c;
+}
+
+void kcp_cc_parity(struct kcp *k, size_t bytes, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+
+	if (!b->on)
+		return;
+	b->parity_paced = true;
+	kcp_cc_refill(k, now);
+	b->credit -= (int64_t)(bytes + b->extra);
 }
 
 bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s, bool head)
@@ -247,7 +288,21 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 	s->del_ms = b->delivered_ms;
 	s->first_ms = b->first_sent_ms;
 	s->app_lim = b->app_limited != 0;
-	b->credit -= c;
+	/* the budget pays the datagram's own bytes when the FEC layer pays
+	 * for its parity (kcp_cc_parity), else its share of them too */
+	b->credit -= b->parity_paced ? (int64_t)(KCP_OVERHEAD + s->len +
+						 k->reserved + b->extra)
+				     : (int64_t)c;
+}
+
+static bool late_behind_queue(const struct kcp *k, const struct kcp_seg *s)
+{
+	const struct kcp_bbr *b = &k->bbr;
+	uint32_t margin = queue_margin(b) + group_ms(k) +
+			  (k->rttvar > 0 ? (uint32_t)k->rttvar : 0);
+
+	return s->fastack >= LATE_SKIPS && b->min_rtt &&
+	       tdiff(k->cc_now, s->ts) > (int32_t)(b->min_rtt + margin);
 }
 
 void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
@@ -261,7 +316,18 @@ void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 
 	b->inflight = b->inflight > all ? b->inflight - all : 0;
 	s->copies = 0;
-	b->delivered += s->charge;
+	/* Acknowledged after segments sent later (it was lost and FEC
+	 * rebuilt it, or it was reordered) with an RTT that says a queue
+	 * stood: most likely a datagram the full queue dropped, whose data
+	 * the parity carried. The link never serialized it, so counting it
+	 * as delivered made the rate samples exceed the link by up to the
+	 * parity ratio whenever the queue overflowed (206 Mbit/s measured on
+	 * a 200 Mbit/s link), and the inflated estimate overflowed the queue
+	 * again. Random loss on an empty path still counts (the link carried
+	 * those datagrams; the wait for the rest of the group is part of
+	 * the margin), and so does jitter (rttvar too; two skips at least). */
+	if (!late_behind_queue(k, s))
+		b->delivered += s->charge;
 	b->delivered_ms = k->cc_now;
 	b->rs_acked += s->charge;
 	/* the sample follows the most recently sent of the segments this
@@ -357,12 +423,28 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 	}
 	if (b->mode != BBR_PROBE_BW || !b->q_min ||
 	    b->q_min <= b->min_rtt + margin) {
-		if (b->mode == BBR_PROBE_BW)
+		if (b->mode == BBR_PROBE_BW) {
 			b->settling = false;
+			b->q_cut = false;
+		}
 		b->queue_rounds = 0;
 		return;
 	}
+	/* A window that stood and delivered less than 3/4 of the estimate
+	 * (the link was busy all along: the path slowed down or another
+	 * flow took a share) needs no second window to confirm it: the
+	 * queue grows by the difference every RTT (after a rate halving it
+	 * reached 3.3 new BDPs before the second window, 2.6 now). */
+	if (span && got * 1000 / span < b->btl_bw * 3 / 4)
+		b->queue_rounds = QUEUE_ROUNDS - 1;
 	if (++b->queue_rounds < QUEUE_ROUNDS)
+		return;
+	/* After a deep cut, no further cut until the queue has been seen
+	 * gone once, or for QUEUE_HOLD windows: a newcomer's STARTUP keeps
+	 * the queue standing for many windows, and cutting to the measured
+	 * rate in each of them took the incumbent down to a tenth of the
+	 * link, from where probing at 5/4 of its own rate recovers slowly. */
+	if (b->q_cut && ++b->q_hold < QUEUE_HOLD)
 		return;
 	/* Right after STARTUP the queue is what STARTUP left (with the
 	 * repairs of its overflow, which keep the link busy without
@@ -376,7 +458,15 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 		if (rate < b->btl_bw / 2)
 			rate = b->btl_bw / 2;
 		if (rate < b->btl_bw) {
+			/* small cuts correct the max filter's upward error
+			 * at low rates; they may repeat */
+			if (rate < b->btl_bw - b->btl_bw / QUEUE_DEEP) {
+				b->q_cut = true;
+				b->q_hold = 0;
+			}
 			b->btl_bw = rate;
+			b->cut_del = b->delivered;
+			b->cut_bw = rate;
 			for (int i = 0; i < BBR_BW_ROUNDS; i++)
 				if (b->bw_slot[i] > rate)
 					b->bw_slot[i] = rate;
@@ -406,8 +496,13 @@ static void check_full_pipe(struct kcp_bbr *b)
 	if (b->full_pipe || !b->round_start)
 		return;
 	/* overflow: a tenth of the round resent, 8 segments at least (random
-	 * loss is mostly repaired by FEC, and below that anyway) */
-	if (queue && b->round_retx >= OVERFLOW_MIN_RETX &&
+	 * loss is mostly repaired by FEC, and below that anyway). A round the
+	 * window held back (snd_wnd/rmt_wnd: its samples count as
+	 * application-limited, so growth is never judged) needs no RTT rise:
+	 * a queue shallower than min_rtt / 4 (1,000 datagrams at 200 Mbit/s
+	 * and 300 ms) never shows one, and STARTUP went on overflowing it
+	 * for seconds. */
+	if ((queue || b->app_rs) && b->round_retx >= OVERFLOW_MIN_RETX &&
 	    (uint64_t)b->round_retx * 10 * seg_charge_full(b) >
 		    b->delivered - b->round_del) {
 		b->full_pipe = true;
@@ -562,6 +657,31 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 		b->cwnd = min_cwnd;
 }
 
+/* A session that was application-limited for rounds (not window-bound)
+ * and now has bulk data knows only the application's rate: STARTUP finds
+ * the path's again in a few rounds, where PROBE_BW's 5/4 per cycle took
+ * seconds (from an eighth of the link to all of it: 1.7 s at 30 ms).
+ * Called at the start of each round. */
+static void check_app_restart(struct kcp *k)
+{
+	struct kcp_bbr *b = &k->bbr;
+	uint32_t wnd = k->snd_wnd < k->rmt_wnd ? k->snd_wnd : k->rmt_wnd;
+
+	if (b->app_rs && k->snd_buf.n < wnd / 2) {
+		b->app_rounds++;
+		return;
+	}
+	if (b->app_rounds >= APP_RESTART_ROUNDS && b->full_pipe &&
+	    b->mode == BBR_PROBE_BW) {
+		b->mode = BBR_STARTUP;
+		b->full_pipe = false;
+		b->full_bw = 0;
+		b->full_cnt = 0;
+		b->startup_queue = 0;
+	}
+	b->app_rounds = 0;
+}
+
 void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
@@ -578,6 +698,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		b->next_round = b->delivered;
 		b->rounds++;
 		b->round_start = true;
+		check_app_restart(k);
 		check_full_pipe(b);
 		b->round_del = b->delivered;
 		b->round_rtt = 0;
@@ -592,7 +713,6 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		uint32_t iv = b->rs_send_elapsed > ack_el ? b->rs_send_elapsed
 							  : ack_el;
 		uint64_t bw;
-
 		uint64_t got = b->delivered - b->rs_prior;
 
 		/* A path whose RTT is a tick or two (a LAN, loopback) gives
@@ -610,8 +730,19 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		/* too short to mean anything next to the RTT */
 		if (iv > MIN_SAMPLE_MS &&
 		    iv >= (b->min_rtt ? b->min_rtt : 1) &&
-		    (!b->app_rs || bw >= b->btl_bw))
+		    (!b->app_rs || bw >= b->btl_bw)) {
+			/* In the DRAIN after a cut, a segment sent before
+			 * the cut measures the old rate too: 35 Mbit/s
+			 * samples after a halving from 50 to 25 put the
+			 * estimate back at 28, and the queue rebuilt. Later
+			 * such samples count again: capping them for good
+			 * left an incumbent that cut for a newcomer at its
+			 * cut rate while the newcomer grew (Jain 0.76). */
+			if (b->rs_prior < b->cut_del && bw > b->cut_bw &&
+			    b->mode == BBR_DRAIN)
+				bw = b->cut_bw;
 			bw_update(b, bw);
+		}
 		/* the checkpoint trails by 1-2 sample lengths */
 		if (!b->ck_ms || tdiff(now, b->ck_ms) >= 2 * MIN_SAMPLE_MS) {
 			b->ck_ms = b->ck2_ms;

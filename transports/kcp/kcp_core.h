@@ -253,6 +253,13 @@ void kcp_set_wire(struct kcp *kcp, uint32_t extra, uint32_t ds, uint32_t ps);
 /** Link bytes sent outside kcp_flush (duplicate copies, FEC fillers):
  *  taken from the pacing budget, so later datagrams wait for them. */
 void kcp_cc_charge(struct kcp *kcp, size_t bytes, uint32_t now);
+/** FEC parity datagrams of `bytes` (as output, reserved prefix included)
+ *  that the FEC layer emits right after a group's last data shard. Once a
+ *  session calls this, the pacer charges data datagrams their own link
+ *  bytes and parity here, instead of scaling every datagram by the parity
+ *  ratio: the pause for the parity then comes right after the group, while
+ *  the parity burst serializes, not spread over the next group. */
+void kcp_cc_parity(struct kcp *kcp, size_t bytes, uint32_t now);
 /** Segments kcp_waitsnd() may reach before the caller stops queueing:
  *  min(snd_wnd, rmt_wnd), and with BBR also what is in flight plus one
  *  interval of pacing (memory follows what the path holds, the windows

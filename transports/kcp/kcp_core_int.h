@@ -61,6 +61,7 @@ struct kcp_bbr {
 	bool full_pipe, app_rs, rs_valid, round_start, probe_rtt_round;
 	bool startup_drain;         /* DRAIN after STARTUP */
 	bool settling;              /* PROBE_BW, startup's queue not gone yet */
+	bool parity_paced;          /* the FEC layer charges parity itself */
 	uint32_t extra, ds, ps;     /* kcp_set_wire */
 	uint64_t delivered;         /* link bytes acknowledged so far */
 	uint32_t delivered_ms, first_sent_ms;
@@ -87,6 +88,10 @@ struct kcp_bbr {
 	uint32_t q_retx;            /* retransmissions in it */
 	uint32_t q_n;               /* RTT samples in it */
 	bool q_app;                 /* application-limited at some point */
+	bool q_cut;                 /* deep cut, queue not seen gone since */
+	uint32_t q_hold;            /* standing windows since that cut */
+	uint64_t cut_del, cut_bw;   /* delivered at the last cut, its rate */
+	uint32_t app_rounds;        /* application-limited rounds in a row */
 	uint32_t ck_ms, ck2_ms;     /* delivery checkpoints for short RTTs */
 	uint64_t ck_del, ck2_del;
 	uint64_t pacing_rate;       /* bytes/s */
