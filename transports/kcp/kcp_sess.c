@@ -114,7 +114,7 @@ static int fec_emit(struct kcp_sess *s, uint8_t *buf, size_t len, int copies)
 		return np;
 	s->data_shards++;
 	/* the core paid for one copy; extra copies come out of the pacing
-	 * budget (kcp_set_wire scales this by the parity ratio) */
+	 * budget */
 	if (copies > 1)
 		kcp_cc_charge(s->kcp, (size_t)(copies - 1) * len, now32());
 	while (copies-- > 0)
@@ -122,8 +122,12 @@ static int fec_emit(struct kcp_sess *s, uint8_t *buf, size_t len, int copies)
 	for (int i = 0; i < np; i++) {
 		size_t plen;
 		const uint8_t *p = fec_encoder_parity(s->fenc, i, &plen);
-		if (p)
+		if (p) {
+			/* parity pays the pacer when it leaves (the segments
+			 * then pay only their own bytes) */
+			kcp_cc_parity(s->kcp, plen, now32());
 			emit(s, p, plen);
+		}
 	}
 	return 0;
 }
