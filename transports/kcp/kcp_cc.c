@@ -51,6 +51,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_ROUNDS 2
 #define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
+#define FEC_SKIP_GROUPS 4     /* FEC-aware fast resend from this many groups */
 #define QUEUE_DEEP 8          /* a cut of more than 1/8 is deep ... */
 #define QUEUE_HOLD 12         /* ... and holds further cuts this long */
 #define LATE_SKIPS 2          /* skips that make an ACK "late" */
@@ -225,6 +226,18 @@ bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s)
 {
 	(void)k;
 	return s->fastack == 0;
+}
+
+/* Whether fast retransmission may wait out a segment's FEC group: only
+ * while the inflight cap holds a few groups. A narrower window cannot
+ * bring resend + ds + ps skips behind a lost segment, so with heavy loss
+ * every hole waited for a timeout, deliveries slowed, the estimate fell
+ * and the window narrowed further (a 20 %-loss link down to 0.4 Mbit/s). */
+bool kcp_cc_fec_skips(const struct kcp *k)
+{
+	const struct kcp_bbr *b = &k->bbr;
+
+	return b->cwnd / b->full_seg >= FEC_SKIP_GROUPS * (b->ds + b->ps);
 }
 
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
@@ -408,7 +421,11 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 {
 	uint32_t margin = b->min_rtt / QUEUE_FRAC;
 	uint32_t span = (uint32_t)tdiff(now, b->q_ms);
-	uint64_t got = b->delivered - b->q_del;
+	/* what the link carried for us: new data delivered plus the repairs
+	 * of what random loss took (on a lossy path those are most of the
+	 * shortfall, and not a sign of a queue) */
+	uint64_t got = b->delivered - b->q_del +
+		       (uint64_t)b->q_retx * seg_charge_full(b);
 
 	if (margin < QUEUE_MIN_MS)
 		margin = QUEUE_MIN_MS;

@@ -473,8 +473,9 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	resent = k->resend ? k->resend : 0xffffffffu;
 	/* With the controller and FEC, a segment is skipped by the rest of
 	 * its FEC group before the parity can rebuild it: count those skips
-	 * out, so data FEC recovers is not sent again. */
-	if (k->bbr.on && k->resend && k->bbr.ds)
+	 * out, so data FEC recovers is not sent again (while the window is
+	 * wide enough to bring that many skips at all). */
+	if (k->bbr.on && k->resend && k->bbr.ds && kcp_cc_fec_skips(k))
 		resent += k->bbr.ds + k->bbr.ps;
 
 	h.cmd = KCP_CMD_PUSH;
