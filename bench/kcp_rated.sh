@@ -15,7 +15,7 @@
 # Needs root, /dev/net/tun, ip netns, kcptun. Noisy on a shared machine.
 #   bench/kcp_rated.sh [BUILD] [SECONDS per transfer, default 8]
 #   env: RLINKS="50:25:1 50:25:5 20:100:2" (Mbit/s:one-way ms:loss %)
-#        TUNNELS="tcp frp ourtcp kcptun ours"
+#        TUNNELS="tcp frp ourtcp kcptun ours oursnf", UPLOAD=0 / DOWNLOAD=0
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 source "$ROOT/bench/lib.sh"
 SECS=${2:-8}
@@ -94,9 +94,18 @@ run() {
 		out=$(ip netns exec "$B" "$NT" recv --host "$host" --port "$pb" --bytes "$BYTES" --seed 9 --timeout 300) ||
 			out="MBps=0"
 	else
-		# done when the sink has everything and closed (EOF back)
+		# the sink's own count (a TCP tunnel may end the client's side
+		# before the bytes crossed the link): its conn_done line
+		local nd
+		nd=$(grep -c conn_done "$T/rsink$n.log")
 		out=$(ip netns exec "$B" "$NT" stream --mode up --host "$host" --port "$ps" --bytes "$BYTES" \
 			--seed 9 --timeout 300) || out="MBps=0"
+		for _ in $(seq 300); do
+			[ "$(grep -c conn_done "$T/rsink$n.log")" -gt "$nd" ] && break
+			sleep 0.1
+		done
+		out=$(grep conn_done "$T/rsink$n.log" | tail -n 1)
+		[ "$(echo "$out" | field bytes)" = "$BYTES" ] || out="MBps=0 (sink got $(echo "$out" | field bytes))"
 	fi
 	wait "$pp" "$rp" 2>/dev/null
 	b1=$(up_bytes "$n" "$dir")
@@ -110,12 +119,14 @@ run() {
 }
 
 # both NAME N PB PE HOST PS RATE DELAY: the row A->B, then B->A (UPLOAD=0
-# skips it)
+# skips the upload, DOWNLOAD=0 the download)
 both() {
 	local name=$1
 	shift
-	run "$1" "$2" "$3" "$4"
-	row "$LNAME" "$name" "$6" "$7"
+	if [ "${DOWNLOAD:-1}" != 0 ]; then
+		run "$1" "$2" "$3" "$4"
+		row "$LNAME" "$name" "$6" "$7"
+	fi
 	[ "${UPLOAD:-1}" = 0 ] && return
 	run "$1" "$2" "$3" "$4" "$5"
 	row "$LNAME" "$name^" "$6" "$7"
@@ -141,7 +152,7 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	name="${mb}M/$((2 * d))ms/${loss}%"
 	LNAME=$name
 	rlink "$n" "$rate" "$d" "$loss" || { echo "$name: no TUN link (root, /dev/net/tun, ip netns)"; continue; }
-	TUN=" ${TUNNELS:-tcp frp ourtcp kcptun ours} "
+	TUN=" ${TUNNELS:-tcp frp ourtcp kcptun ours oursnf} "
 	# ---- plain TCP
 	if [[ $TUN == *" tcp "* ]]; then
 	both tcp "$n" 5001 5002 "10.98.$n.1" 5004 "$rate" "$d"
@@ -184,8 +195,12 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	both frp "$n" 7001 7002 127.0.0.1 7004 "$rate" "$d"
 	stop sfrpc$n; stop sfrps$n
 	fi
-	# ---- ours: frps in B (the public side), frpc in A next to the service
-	if [[ $TUN == *" ours "* ]]; then
+	# ---- ours: frps in B (the public side), frpc in A next to the service;
+	# "oursnf" the same with FEC off (dataShards/parityShards 0)
+	for t in ours oursnf; do
+	[[ $TUN == *" $t "* ]] || continue
+	KOPT="{crypt: aes, key: bench}"
+	[ "$t" = ours ] || KOPT="{crypt: aes, key: bench, dataShards: 0, parityShards: 0}"
 	printf 'bindAddr: 0.0.0.0\nbindPort: 7000\nkcpBindPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {kcp: %s}\n' \
 		"$KOPT" >"$T/rfrps$n.yaml"
 	printf 'serverAddr: 10.98.%s.2\nserverPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {protocol: kcp, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: 5001, remotePort: 7001}\n  - {name: e, type: tcp, localPort: 5002, remotePort: 7002}\n  - {name: k, type: tcp, localPort: 5004, remotePort: 7004}\n' \
@@ -194,9 +209,9 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	sleep 0.5
 	start rfrpc$n ip netns exec "$A" "$FRPC" -c "$T/rfrpc$n.yaml" --transports-dir "$XDIR"
 	wait_proxy_port "$B" 7002
-	both ours "$n" 7001 7002 127.0.0.1 7004 "$rate" "$d"
+	both "$t" "$n" 7001 7002 127.0.0.1 7004 "$rate" "$d"
 	stop rfrpc$n; stop rfrps$n
-	fi
+	done
 	stop rsrc$n; stop recho$n; stop rudp$n; stop rsink$n; stop rimp$n
 done
 echo "link: serializer at the rate (IP packets), 1000-packet tail-drop queue, delay each way, random loss both ways"
@@ -206,5 +221,6 @@ echo "tunnel^: bulk B->A (a user's upload, frps -> frpc), the same probes; lnk/g
 echo "2nd half: goodput over the second half of the bytes (the steady state, without the start)"
 echo "msg: a 64-byte message every 50 ms through the tunnel during the transfer (not waiting for answers); lost = not back 5 s after the last"
 echo "tcp: the kernel's $(sysctl -n net.ipv4.tcp_congestion_control), no tunnel (its msg probe has a connection of its own)"
+echo "oursnf: ours with FEC off (dataShards 0)"
 echo "ourtcp / frp: ours over tcp.so / stock frp 0.54 over TCP, defaults (TLS, tcpMux): bulk and msg share the tunnel"
 [ -z "${KEEP:-}" ] || cp -r "$T" "$KEEP"

@@ -110,6 +110,7 @@ struct sconn {
 	struct sconn *prev, *next;
 	struct tool_prng prng;
 	uint64_t left;
+	uint64_t got, t0_us; /* sink: bytes taken, accept time */
 	int closing;
 };
 
@@ -160,6 +161,7 @@ static void sconn_read_cb(struct bufferevent *bev, void *arg)
 	size_t n = evbuffer_get_length(in);
 
 	c->s->bytes_in += n;
+	c->got += n;
 	if (c->s->kind != SRV_ECHO || c->closing) {
 		evbuffer_drain(in, n);
 		return;
@@ -195,6 +197,13 @@ static void sconn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct sconn *c = arg;
 
 	(void)bev;
+	/* a sink reports each connection when its input ends: bytes and time
+	 * since accept, what an upload's goodput is at the receiving end */
+	if (c->s->kind == SRV_SINK && (what & BEV_EVENT_EOF))
+		printf("conn_done bytes=%llu secs=%.3f MBps=%.2f\n",
+		       (unsigned long long)c->got,
+		       (double)(tool_now_us() - c->t0_us) / 1e6,
+		       mbps(c->got, (double)(tool_now_us() - c->t0_us) / 1e6));
 	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
 		/* A half-close ends the client's input only: echo what is still
 		 * queued, keep sourcing. */
@@ -223,6 +232,7 @@ static void srv_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->t0_us = tool_now_us();
 	c->s = s;
 	c->bev = sockbev_new(s->base, fd);
 	if (!c->bev) {
