@@ -46,7 +46,7 @@
  * round-robin only orders what is above us). Two records of ciphertext
  * below and one record of plaintext staged keep a TCP socket or a KCP
  * session fed (their own buffers are deeper) without a standing queue. */
-#define SND_HIGH REC_MAX         /* ciphertext queued below us */
+#define SND_HIGH (2u * REC_MAX)  /* ciphertext queued below us */
 #define RCV_HIGH (512u * 1024)   /* plaintext the user has not taken */
 #define SND_STAGE REC_MAX        /* user bytes the pair moves to us at once */
 
