@@ -12,17 +12,23 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120}
 fails=()
 passed=0
-run() {
-	local name=$1; shift
-	local t0=$SECONDS
-	if "$@" >"$BUILD/log.$name" 2>&1; then
-		echo "PASS $name ($((SECONDS - t0))s)"
+# report NAME RC SECS: one result line, counted
+report() {
+	if [ "$2" = 0 ]; then
+		echo "PASS $1 (${3}s)"
 		passed=$((passed + 1))
 	else
-		echo "FAIL $name ($((SECONDS - t0))s), last lines of $BUILD/log.$name:"
-		tail -n 30 "$BUILD/log.$name" | sed 's/^/    /'
-		fails+=("$name")
+		echo "FAIL $1 (${3}s), last lines of $BUILD/log.$1:"
+		tail -n 30 "$BUILD/log.$1" | sed 's/^/    /'
+		fails+=("$1")
 	fi
+}
+run() {
+	local name=$1 t0=$SECONDS rc
+	shift
+	"$@" >"$BUILD/log.$name" 2>&1
+	rc=$?
+	report "$name" "$rc" "$((SECONDS - t0))"
 }
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
@@ -60,14 +66,7 @@ e2e_report() {
 	local name=$1 rc secs
 	read -r rc secs <"$BUILD/rc.$name"
 	rm -f "$BUILD/rc.$name"
-	if [ "$rc" = 0 ]; then
-		echo "PASS $name (${secs}s)"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name (${secs}s), last lines of $BUILD/log.$name:"
-		tail -n 30 "$BUILD/log.$name" | sed 's/^/    /'
-		fails+=("$name")
-	fi
+	report "$name" "$rc" "$secs"
 }
 par=() serial=()
 for e in tests/e2e/*.sh; do
