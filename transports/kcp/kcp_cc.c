@@ -45,8 +45,10 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define SEND_AHEAD_SEGS 8     /* ... plus this many segments */
 /* A standing queue: every RTT sample of a min-RTT window above min_rtt by
  * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
-#define QUEUE_FRAC 16         /* min_rtt / 16 */
+#define QUEUE_FRAC 8          /* min_rtt / 8 ... */
 #define QUEUE_MIN_MS 3
+#define QUEUE_MAX_MS 10       /* ... within 3-10 ms */
+#define LATE_FRAC 16          /* late deliveries: min_rtt / 16, >= 3 ms */
 #define OVERFLOW_MIN_RETX 8   /* STARTUP: resends that can mean overflow */
 #define QUEUE_ROUNDS 2
 #define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
@@ -84,7 +86,7 @@ static uint32_t seg_charge_full(const struct kcp_bbr *b)
 /* RTT above min_rtt by this much means a queue (not ms-clock noise) */
 static uint32_t queue_margin(const struct kcp_bbr *b)
 {
-	uint32_t m = b->min_rtt / QUEUE_FRAC;
+	uint32_t m = b->min_rtt / LATE_FRAC;
 
 	return m < QUEUE_MIN_MS ? QUEUE_MIN_MS : m;
 }
@@ -419,6 +421,10 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
 static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 				 int32_t rttvar)
 {
+	/* an eighth of the RTT covers a jittery path's spread (min/16 read
+	 * a 50 ms link's 3 ms of jitter as a queue and cut a lossy session
+	 * to 2 % of its rate); at most 10 ms, so a long path does not keep a
+	 * standing queue of min/8 (25 ms at 200 ms) unseen */
 	uint32_t margin = b->min_rtt / QUEUE_FRAC;
 	uint32_t span = (uint32_t)tdiff(now, b->q_ms);
 	/* what the link carried for us: new data delivered plus the repairs
@@ -427,6 +433,8 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 	uint64_t got = b->delivered - b->q_del +
 		       (uint64_t)b->q_retx * seg_charge_full(b);
 
+	if (margin > QUEUE_MAX_MS)
+		margin = QUEUE_MAX_MS;
 	if (margin < QUEUE_MIN_MS)
 		margin = QUEUE_MIN_MS;
 	/* a jittery path's RTT varies without any queue */
