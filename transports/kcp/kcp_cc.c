@@ -83,11 +83,15 @@ static uint32_t seg_charge_full(const struct kcp_bbr *b)
 	return b->full_seg;
 }
 
-/* RTT above min_rtt by this much means a queue (not ms-clock noise) */
-static uint32_t queue_margin(const struct kcp_bbr *b)
+/* RTT above min_rtt by min_rtt / frac, within QUEUE_MIN_MS..max, means a
+ * queue (not ms-clock noise or jitter) */
+static uint32_t margin_of(const struct kcp_bbr *b, uint32_t frac,
+			  uint32_t max)
 {
-	uint32_t m = b->min_rtt / LATE_FRAC;
+	uint32_t m = b->min_rtt / frac;
 
+	if (m > max)
+		m = max;
 	return m < QUEUE_MIN_MS ? QUEUE_MIN_MS : m;
 }
 
@@ -313,7 +317,7 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 static bool late_behind_queue(const struct kcp *k, const struct kcp_seg *s)
 {
 	const struct kcp_bbr *b = &k->bbr;
-	uint32_t margin = queue_margin(b) + group_ms(k) +
+	uint32_t margin = margin_of(b, LATE_FRAC, UINT32_MAX) + group_ms(k) +
 			  (k->rttvar > 0 ? (uint32_t)k->rttvar : 0);
 
 	return s->fastack >= LATE_SKIPS && b->min_rtt &&
@@ -425,7 +429,7 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 	 * a 50 ms link's 3 ms of jitter as a queue and cut a lossy session
 	 * to 2 % of its rate); at most 10 ms, so a long path does not keep a
 	 * standing queue of min/8 (25 ms at 200 ms) unseen */
-	uint32_t margin = b->min_rtt / QUEUE_FRAC;
+	uint32_t margin = margin_of(b, QUEUE_FRAC, QUEUE_MAX_MS);
 	uint32_t span = (uint32_t)tdiff(now, b->q_ms);
 	/* what the link carried for us: new data delivered plus the repairs
 	 * of what random loss took (on a lossy path those are most of the
@@ -433,10 +437,6 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 	uint64_t got = b->delivered - b->q_del +
 		       (uint64_t)b->q_retx * seg_charge_full(b);
 
-	if (margin > QUEUE_MAX_MS)
-		margin = QUEUE_MAX_MS;
-	if (margin < QUEUE_MIN_MS)
-		margin = QUEUE_MIN_MS;
 	/* a jittery path's RTT varies without any queue */
 	if (rttvar > 0 && (uint32_t)rttvar > margin)
 		margin = (uint32_t)rttvar;
@@ -511,8 +511,7 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
  * is full. */
 static void check_full_pipe(struct kcp_bbr *b)
 {
-	uint32_t margin = b->min_rtt / 4 > QUEUE_MIN_MS ? b->min_rtt / 4
-							: QUEUE_MIN_MS;
+	uint32_t margin = margin_of(b, 4, UINT32_MAX);
 	bool queue = b->min_rtt && b->round_rtt_max > b->min_rtt + margin;
 	/* even the round's least RTT sample sat a quarter above the min:
 	 * a queue stood all round and the bandwidth stopped doubling */
