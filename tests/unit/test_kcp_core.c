@@ -545,6 +545,92 @@ START_TEST(test_fast_and_early_retransmit)
 }
 END_TEST
 
+/* With the controller, a receiver sends the previous flush's ACKs above
+ * rcv_nxt once more, ahead of the new ones; and a sender counts no skips
+ * from an ACK it has heard before. Without it, kcp-go's exact behaviour. */
+START_TEST(test_ack_repeat)
+{
+	for (int cc = 0; cc < 2; cc++) {
+		struct kcp_cfg cfg = {.congestion = cc ? KCP_CC_BBR : KCP_CC_NONE};
+		struct kcp_sim_cap *c = cap_new();
+		struct kcp *k = new_kcp(&cfg, c);
+		struct kcp_hdr h[8];
+		uint8_t dg[256];
+		size_t n = 0;
+
+		/* sn 1, 2 with a hole at 0 */
+		n += put_seg(dg + n, KCP_CMD_PUSH, 0, 32, 11, 1, 0, "b", 1);
+		n += put_seg(dg + n, KCP_CMD_PUSH, 0, 32, 12, 2, 0, "c", 1);
+		ck_assert_int_eq(kcp_input(k, dg, n, true, false, 100), 0);
+		kcp_flush(k, 110, false);
+		ck_assert_int_eq(c->n, 1);
+		ck_assert_int_eq(parse_segs(c->buf[0], c->len[0], h, 8), 2);
+		/* no new ACK: nothing repeated on its own */
+		kcp_flush(k, 120, false);
+		ck_assert_int_eq(c->n, 1);
+		n = put_seg(dg, KCP_CMD_PUSH, 0, 32, 13, 3, 0, "d", 1);
+		ck_assert_int_eq(kcp_input(k, dg, n, true, false, 130), 0);
+		kcp_flush(k, 140, false);
+		ck_assert_int_eq(c->n, 2);
+		if (cc) {
+			ck_assert_int_eq(parse_segs(c->buf[1], c->len[1], h, 8), 3);
+			CHECK_HDR(h[0], KCP_CMD_ACK, 0, 32, 11, 1, 0, 0);
+			CHECK_HDR(h[1], KCP_CMD_ACK, 0, 32, 12, 2, 0, 0);
+			CHECK_HDR(h[2], KCP_CMD_ACK, 0, 32, 13, 3, 0, 0);
+		} else {
+			ck_assert_int_eq(parse_segs(c->buf[1], c->len[1], h, 8), 1);
+			CHECK_HDR(h[0], KCP_CMD_ACK, 0, 32, 13, 3, 0, 0);
+		}
+		/* repeated once only; the hole filled: una covers the rest */
+		n = put_seg(dg, KCP_CMD_PUSH, 0, 32, 14, 4, 0, "e", 1);
+		ck_assert_int_eq(kcp_input(k, dg, n, true, false, 150), 0);
+		kcp_flush(k, 160, false);
+		ck_assert_int_eq(parse_segs(c->buf[2], c->len[2], h, 8), cc ? 2 : 1);
+		CHECK_HDR(h[cc ? 1 : 0], KCP_CMD_ACK, 0, 32, 14, 4, 0, 0);
+		n = put_seg(dg, KCP_CMD_PUSH, 0, 32, 15, 0, 0, "a", 1);
+		ck_assert_int_eq(kcp_input(k, dg, n, true, false, 170), 0);
+		kcp_flush(k, 180, false);
+		ck_assert_int_eq(parse_segs(c->buf[3], c->len[3], h, 8), 1);
+		CHECK_HDR(h[0], KCP_CMD_ACK, 0, 27, 15, 0, 5, 0);
+		kcp_free(k);
+		cap_free(c);
+
+		/* the sender: ACK 2, then [2 again, 3]: with the controller
+		 * sn 0 has two skips (resend 3 not reached), without it three */
+		struct kcp_cfg scfg = {.resend = 3, .nc = 1,
+				       .congestion = cfg.congestion};
+		const struct kcp_stats *st;
+
+		c = cap_new();
+		k = new_kcp(&scfg, c);
+		st = kcp_get_stats(k);
+		for (int i = 0; i < 5; i++)
+			ck_assert_int_eq(kcp_send(k, "x", 1), 0);
+		kcp_flush(k, 0, false);
+		ck_assert_int_eq(c->n, 1);
+		n = put_seg(dg, KCP_CMD_ACK, 0, 32, 0, 2, 0, NULL, 0);
+		ck_assert_int_eq(kcp_input(k, dg, n, true, false, 30), 0);
+		n = put_seg(dg, KCP_CMD_ACK, 0, 32, 0, 2, 0, NULL, 0);
+		n += put_seg(dg + n, KCP_CMD_ACK, 0, 32, 0, 3, 0, NULL, 0);
+		ck_assert_int_eq(kcp_input(k, dg, n, true, false, 31), 0);
+		/* new data enters the window: no early retransmission */
+		ck_assert_int_eq(kcp_send(k, "y", 1), 0);
+		kcp_flush(k, 32, false);
+		ck_assert_uint_eq(st->fast_retrans_segs, cc ? 0 : 2);
+		ck_assert_uint_eq(st->early_retrans_segs, 0);
+		/* a new ACK is a skip again */
+		n = put_seg(dg, KCP_CMD_ACK, 0, 32, 0, 4, 0, NULL, 0);
+		ck_assert_int_eq(kcp_input(k, dg, n, true, false, 33), 0);
+		ck_assert_int_eq(kcp_send(k, "z", 1), 0);
+		kcp_flush(k, 34, false);
+		ck_assert_uint_eq(st->fast_retrans_segs, 2);
+		ck_assert_uint_eq(st->early_retrans_segs, 0);
+		kcp_free(k);
+		cap_free(c);
+	}
+}
+END_TEST
+
 /* nc=0: slow start per una-advancing datagram, collapse on timeout. */
 START_TEST(test_cwnd)
 {
@@ -964,6 +1050,7 @@ static Suite *kcp_core_suite(void)
 	tcase_add_test(tc, test_send_fragments_packing);
 	tcase_add_test(tc, test_flush_on_input);
 	tcase_add_test(tc, test_fast_and_early_retransmit);
+	tcase_add_test(tc, test_ack_repeat);
 	tcase_add_test(tc, test_cwnd);
 	tcase_add_test(tc, test_hostile_datagrams);
 	tcase_add_test(tc, test_random_segments_bounded);

@@ -246,6 +246,11 @@ bool kcp_cc_fec_skips(const struct kcp *k)
 	return b->cwnd / b->full_seg >= FEC_SKIP_GROUPS * (b->ds + b->ps);
 }
 
+bool kcp_cc_spare(const struct kcp *k)
+{
+	return !k->bbr.on || k->bbr.wnd_rate != 0;
+}
+
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;

@@ -253,6 +253,11 @@ void kcp_set_wire(struct kcp *kcp, uint32_t extra, uint32_t ds, uint32_t ps);
 /** Link bytes sent outside kcp_flush (duplicate copies, FEC fillers):
  *  taken from the pacing budget, so later datagrams wait for them. */
 void kcp_cc_charge(struct kcp *kcp, size_t bytes, uint32_t now);
+/** Whether a second copy of a retransmission is cheap: no controller
+ *  (kcp-go's behaviour), or snd_wnd/rmt_wnd, not the path, hold the
+ *  sender back (the link has room the window leaves unused). On a path
+ *  the pacer holds at its rate, a copy takes the place of new data. */
+bool kcp_cc_spare(const struct kcp *kcp);
 /** FEC parity datagrams of `bytes` (as output, reserved prefix included)
  *  that the FEC layer emits right after a group's last data shard. Once a
  *  session calls this, the pacer charges data datagrams their own link

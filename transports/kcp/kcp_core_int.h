@@ -29,6 +29,9 @@
 /* Pending ACKs beyond this (2 * rcv_wnd, at least ACKS_MIN) are flushed at
  * the end of kcp_input, so a flood of duplicates cannot grow the list. */
 #define ACKS_MIN 128
+/* ACKs repeated in the next ACK datagram: one datagram's worth at the
+ * default MTU (1400 / 24) */
+#define ACK_REPEAT_MAX 56
 
 struct kcp_seg {
 	uint8_t *data;     /* pool buffer, NULL when len == 0 or acked */
@@ -134,6 +137,10 @@ struct kcp {
 
 	struct kcp_ack *acks;
 	uint32_t nack, ack_cap;
+	/* With the controller on, the last flush's ACKs above rcv_nxt, sent
+	 * once more ahead of the next flush's (see kcp_flush) */
+	struct kcp_ack racks[ACK_REPEAT_MAX];
+	uint32_t nrack;
 
 	void *pool;                /* free list linked through the buffers */
 	uint32_t pool_n, pool_keep;
