@@ -2,7 +2,6 @@
 # frpc <-> frps over kcp.so through a seeded impairment relay (25 ms each
 # way = 50 ms RTT, jitter, reordering, duplication) at 5 % and 20 % loss:
 # 16 MiB through a tcp proxy and back (echo), content checked.
-# e2e: serial (a loaded CPU reads as a standing queue: docs/kcp-congestion.md)
 source "$(dirname "$0")/lib.sh"
 EP=$(free_port)
 start echo "$NT" echo-server --bind 127.0.0.1 --port "$EP"

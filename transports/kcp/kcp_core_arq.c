@@ -115,22 +115,21 @@ static uint32_t parse_una(struct kcp *k, uint32_t una)
 
 /* snd_buf holds snd_una .. snd_nxt-1 consecutively, so the acked segment
  * is found by index. Its payload goes back to the pool right away; the
- * slot stays until una passes it. Returns whether the ACK was news. */
-static bool parse_ack(struct kcp *k, uint32_t sn, uint32_t ts)
+ * slot stays until una passes it. */
+static void parse_ack(struct kcp *k, uint32_t sn, uint32_t ts)
 {
 	struct kcp_seg *s;
 
 	if (tdiff(sn, k->snd_una) < 0 || tdiff(sn, k->snd_nxt) >= 0)
-		return false;
+		return;
 	s = ring_at(&k->snd_buf, sn - k->snd_una);
-	if (s->acked)
-		return false;
-	if (k->bbr.on)
-		kcp_cc_on_deliver(k, s, true, ts);
-	s->acked = 1;
-	kcp_core_pool_put(k, s->data);
-	s->data = NULL;
-	return true;
+	if (!s->acked) {
+		if (k->bbr.on)
+			kcp_cc_on_deliver(k, s, true, ts);
+		s->acked = 1;
+		kcp_core_pool_put(k, s->data);
+		s->data = NULL;
+	}
 }
 
 /* kcp-go counts a skip for every ACK segment (not only the highest one),
@@ -250,11 +249,8 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 			slid = true;
 		switch (h.cmd) {
 		case KCP_CMD_ACK:
-			/* With the controller, an ACK already heard (a
-			 * repeat, or the answer to a duplicate) is no new
-			 * evidence that what lies below it was lost. */
-			if (parse_ack(k, h.sn, h.ts) || !k->bbr.on)
-				parse_fastack(k, h.sn, h.ts);
+			parse_ack(k, h.sn, h.ts);
+			parse_fastack(k, h.sn, h.ts);
 			got_ack = true;
 			latest = h.ts;
 			break;
@@ -417,7 +413,9 @@ static void xmit_arm(struct kcp *k, struct kcp_seg *s, uint32_t now,
  * not hear about. Placed first, the repeats are acknowledged before the
  * new ACKs count their skips, and the last ACK (the one kcp-go and we take
  * the RTT sample from) stays the newest. Wire-neutral: ordinary ACK
- * segments, as a receiver sends for a duplicate. */
+ * segments, as a receiver sends for a duplicate; a sender counts them as
+ * skips like any ACK (for the holes below them, which resend after a
+ * couple of ACKs anyway). */
 static void acks_out(struct kcp *k, struct kcp_hdr *h)
 {
 	uint32_t keep = 0;
