@@ -15,7 +15,9 @@
 # Needs root, /dev/net/tun, ip netns, kcptun. Noisy on a shared machine.
 #   bench/kcp_rated.sh [BUILD] [SECONDS per transfer, default 8]
 #   env: RLINKS="50:25:1 50:25:5 20:100:2" (Mbit/s:one-way ms:loss %)
-#        TUNNELS="tcp frp ourtcp kcptun ours oursnf", UPLOAD=0 / DOWNLOAD=0
+#        TUNNELS="tcp frp ourtcp kcptun ours oursnf", UPLOAD=0 / DOWNLOAD=0,
+#        NFCRYPT=null (oursnf without KCP's crypt layer, our default; aes by
+#        default, as kcptun's and ours' rows)
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 source "$ROOT/bench/lib.sh"
 SECS=${2:-8}
@@ -200,7 +202,7 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	for t in ours oursnf; do
 	[[ $TUN == *" $t "* ]] || continue
 	KOPT="{crypt: aes, key: bench}"
-	[ "$t" = ours ] || KOPT="{crypt: aes, key: bench, dataShards: 0, parityShards: 0}"
+	[ "$t" = ours ] || KOPT="{crypt: ${NFCRYPT:-aes}, key: bench, dataShards: 0, parityShards: 0}"
 	printf 'bindAddr: 0.0.0.0\nbindPort: 7000\nkcpBindPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {kcp: %s}\n' \
 		"$KOPT" >"$T/rfrps$n.yaml"
 	printf 'serverAddr: 10.98.%s.2\nserverPort: 7000\nauth: {token: b}\nlog: {level: '"${LOGLEVEL:-warn}"'}\ntransport: {protocol: kcp, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: 5001, remotePort: 7001}\n  - {name: e, type: tcp, localPort: 5002, remotePort: 7002}\n  - {name: k, type: tcp, localPort: 5004, remotePort: 7004}\n' \
@@ -221,6 +223,6 @@ echo "tunnel^: bulk B->A (a user's upload, frps -> frpc), the same probes; lnk/g
 echo "2nd half: goodput over the second half of the bytes (the steady state, without the start)"
 echo "msg: a 64-byte message every 50 ms through the tunnel during the transfer (not waiting for answers); lost = not back 5 s after the last"
 echo "tcp: the kernel's $(sysctl -n net.ipv4.tcp_congestion_control), no tunnel (its msg probe has a connection of its own)"
-echo "oursnf: ours with FEC off (dataShards 0)"
+echo "oursnf: ours with FEC off (dataShards 0), crypt ${NFCRYPT:-aes}"
 echo "ourtcp / frp: ours over tcp.so / stock frp 0.54 over TCP, defaults (TLS, tcpMux): bulk and msg share the tunnel"
 [ -z "${KEEP:-}" ] || cp -r "$T" "$KEEP"

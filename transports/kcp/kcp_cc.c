@@ -54,6 +54,8 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
 #define FEC_SKIP_GROUPS 4     /* FEC-aware fast resend from this many groups */
+#define FEC_TAIL_MIN_MS 2     /* kcp.so's tail guard: srtt / 8 in 2..25 ms */
+#define FEC_TAIL_MAX_MS 25
 #define QUEUE_DEEP 8          /* a cut of more than 1/8 is deep ... */
 #define QUEUE_HOLD 12         /* ... and holds further cuts this long */
 #define LATE_SKIPS 2          /* skips that make an ACK "late" */
@@ -249,6 +251,23 @@ bool kcp_cc_fec_skips(const struct kcp *k)
 bool kcp_cc_spare(const struct kcp *k)
 {
 	return !k->bbr.on || k->bbr.wnd_rate != 0;
+}
+
+/* How long a hole waits for FEC before a window too narrow for the skip
+ * rule (kcp_cc_fec_skips) resends it: the rest of its group at the pacing
+ * rate, the tail guard's pause when sending stops first, and the round
+ * trip that brings the rebuilt segment's ACK. 0 without FEC. */
+uint32_t kcp_cc_fec_wait(const struct kcp *k)
+{
+	const struct kcp_bbr *b = &k->bbr;
+	uint32_t srtt = k->srtt > 0 ? (uint32_t)k->srtt : rtt_or_guess(b);
+	uint32_t tail = srtt / 8;
+
+	if (!b->on || !b->ds || !b->ps)
+		return 0;
+	tail = tail < FEC_TAIL_MIN_MS ? FEC_TAIL_MIN_MS :
+	       tail > FEC_TAIL_MAX_MS ? FEC_TAIL_MAX_MS : tail;
+	return srtt + group_ms(k) + tail;
 }
 
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)

@@ -453,7 +453,7 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		.wnd = wnd_unused(k),
 		.una = k->rcv_nxt,
 	};
-	uint32_t resent, cwnd_eff, moved, minrto = k->interval;
+	uint32_t resent, cwnd_eff, moved, minrto = k->interval, fec_wait;
 	uint32_t lost = 0, fast = 0, early = 0, seen = 0;
 	bool blocked = false;
 
@@ -508,9 +508,15 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	/* With the controller and FEC, a segment is skipped by the rest of
 	 * its FEC group before the parity can rebuild it: count those skips
 	 * out, so data FEC recovers is not sent again (while the window is
-	 * wide enough to bring that many skips at all). */
-	if (k->bbr.on && k->resend && k->bbr.ds && kcp_cc_fec_skips(k))
-		resent += k->bbr.ds + k->bbr.ps;
+	 * wide enough to bring that many skips at all; a narrower one waits
+	 * for FEC's chance by time instead, fec_wait). */
+	fec_wait = 0;
+	if (k->bbr.on && k->resend && k->bbr.ds) {
+		if (kcp_cc_fec_skips(k))
+			resent += k->bbr.ds + k->bbr.ps;
+		else
+			fec_wait = kcp_cc_fec_wait(k);
+	}
 
 	h.cmd = KCP_CMD_PUSH;
 	for (uint32_t i = 0; i < k->snd_buf.n; i++) {
@@ -523,6 +529,14 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 			continue;
 		why = xmit_kind(s, now, resent, moved);
 		head = seen++ == 0; /* the oldest unacknowledged segment */
+		if ((why == XMIT_FAST || why == XMIT_EARLY) && fec_wait &&
+		    tdiff(now, s->ts) < (int32_t)fec_wait) {
+			uint32_t w = fec_wait - (uint32_t)tdiff(now, s->ts);
+
+			if (w < minrto)
+				minrto = w;
+			why = XMIT_NONE;
+		}
 		/* With the controller, a timer that expires while ACKs still
 		 * flow is the queue growing, not a loss (fast retransmit
 		 * finds those): only the head, or a stalled ACK clock, may

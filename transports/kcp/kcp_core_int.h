@@ -243,6 +243,7 @@ bool kcp_cc_stalled(const struct kcp *k, uint32_t now);
 bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s);
 /* Fast retransmission may wait out the FEC group (the window is wide). */
 bool kcp_cc_fec_skips(const struct kcp *k);
+uint32_t kcp_cc_fec_wait(const struct kcp *k);
 /* End of a flush's transmit pass: blocked = data was left for the pacer,
  * idle = nothing was left to send in the window, wnd_segs = the window
  * (snd_wnd/rmt_wnd) when it, not the path, held data back (else 0). */
