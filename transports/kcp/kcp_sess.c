@@ -66,10 +66,13 @@ static void emit(struct kcp_sess *s, const uint8_t *buf, size_t len)
  * - interactive traffic (few segments in flight) gains nothing from FEC
  *   groups that fill slowly, so p% loss becomes p^2;
  * - a retransmission (a PUSH below the highest sn already sent) sits at the
- *   head of the window: losing it again blocks everything behind it. Not
- *   while the controller paces at the path's rate (kcp_cc_spare): there
- *   the copy displaces new data and, at 5 % loss, costs 5 % of the link,
- *   while a lost retransmission is found again by the skips behind it;
+ *   head of the window: losing it again blocks everything behind it. With
+ *   FEC off, not while the controller paces at the path's rate
+ *   (kcp_cc_spare): there every loss is retransmitted, the copy displaces
+ *   new data and at 5 % loss costs 5 % of the link, while a lost
+ *   retransmission is found again by the skips behind it. With FEC on,
+ *   retransmissions are the rare losses FEC could not rebuild: the copies
+ *   cost little and keep the stall short;
  * - the ACK datagram that reports a hole filled (una jumps by more than the
  *   ACKs it carries): the sender is usually stalled on that hole and sends
  *   nothing new until it hears, so losing it costs the sender an RTO.
@@ -90,7 +93,7 @@ static bool want_dup(struct kcp_sess *s, const uint8_t *kcpb, size_t len)
 		} else if (h.cmd == KCP_CMD_PUSH) {
 			if (s->sent_any && (int32_t)(h.sn - s->max_sn_sent) < 0)
 				dup = dup || (s->ctx->opts.resend_dup &&
-					      kcp_cc_spare(s->kcp));
+					      (s->fenc || kcp_cc_spare(s->kcp)));
 			else {
 				s->max_sn_sent = h.sn;
 				s->sent_any = true;
