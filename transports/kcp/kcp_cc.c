@@ -54,8 +54,8 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
 #define FEC_SKIP_GROUPS 4     /* FEC-aware fast resend from this many groups */
-#define FEC_TAIL_MIN_MS 2     /* kcp.so's tail guard: srtt / 8 in 2..25 ms */
-#define FEC_TAIL_MAX_MS 25
+#define TAIL_MIN_MS 2         /* the FEC tail guard's pause: srtt / 8 ... */
+#define TAIL_MAX_MS 25        /* ... within 2-25 ms */
 #define QUEUE_DEEP 8          /* a cut of more than 1/8 is deep ... */
 #define QUEUE_HOLD 12         /* ... and holds further cuts this long */
 #define LATE_SKIPS 2          /* skips that make an ACK "late" */
@@ -261,13 +261,17 @@ uint32_t kcp_cc_fec_wait(const struct kcp *k)
 {
 	const struct kcp_bbr *b = &k->bbr;
 	uint32_t srtt = k->srtt > 0 ? (uint32_t)k->srtt : rtt_or_guess(b);
-	uint32_t tail = srtt / 8;
 
 	if (!b->on || !b->ds || !b->ps)
 		return 0;
-	tail = tail < FEC_TAIL_MIN_MS ? FEC_TAIL_MIN_MS :
-	       tail > FEC_TAIL_MAX_MS ? FEC_TAIL_MAX_MS : tail;
-	return srtt + group_ms(k) + tail;
+	return srtt + group_ms(k) + kcp_tail_ms(k);
+}
+
+uint32_t kcp_tail_ms(const struct kcp *k)
+{
+	uint32_t ms = k->srtt > 0 ? (uint32_t)k->srtt / 8 : 0;
+
+	return ms < TAIL_MIN_MS ? TAIL_MIN_MS : ms > TAIL_MAX_MS ? TAIL_MAX_MS : ms;
 }
 
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)

@@ -437,8 +437,8 @@ static void acks_out(struct kcp *k, struct kcp_hdr *h)
 		}
 	}
 	/* the newest ACK_REPEAT_MAX not yet covered by una */
-	for (uint32_t i = k->nack; i-- > 0 && keep < ACK_REPEAT_MAX;)
-		if (k->bbr.on && tdiff(k->acks[i].sn, k->rcv_nxt) >= 0)
+	for (uint32_t i = k->nack; k->bbr.on && i-- > 0 && keep < ACK_REPEAT_MAX;)
+		if (tdiff(k->acks[i].sn, k->rcv_nxt) >= 0)
 			k->racks[ACK_REPEAT_MAX - 1 - keep++] = k->acks[i];
 	memmove(k->racks, k->racks + ACK_REPEAT_MAX - keep, keep * sizeof(k->racks[0]));
 	k->nrack = keep;

@@ -34,10 +34,6 @@
 /* una may run ahead of one datagram's ACKs by this much without a hole
  * having been filled (a receive batch's ACKs split over datagrams). */
 #define UNA_JUMP_SLACK 16
-/* pause after the last data datagram before the FEC tail guard fills the
- * open group: srtt / 8 within these bounds */
-#define TAIL_MIN_MS 2
-#define TAIL_MAX_MS 25
 
 static uint32_t now32(void) { return (uint32_t)kcp_host->now_ms(); }
 
@@ -167,13 +163,6 @@ static void sess_output(uint8_t *buf, size_t len, void *arg)
  * open group is completed with copies of its own shards (the receiver drops
  * the duplicate segments) and its parity follows. Wire-neutral: every
  * datagram is an ordinary FEC data or parity shard. */
-static uint32_t tail_ms(struct kcp_sess *s)
-{
-	int32_t srtt = kcp_srtt(s->kcp);
-	uint32_t ms = srtt > 0 ? (uint32_t)srtt / 8 : 0;
-	return ms < TAIL_MIN_MS ? TAIL_MIN_MS : ms > TAIL_MAX_MS ? TAIL_MAX_MS : ms;
-}
-
 static bool tail_exposed(struct kcp_sess *s)
 {
 	/* Data the pacer holds back completes the group soon enough: a
@@ -189,7 +178,7 @@ static void tail_arm(struct kcp_sess *s)
 {
 	if (s->tail_armed || !tail_exposed(s))
 		return;
-	uint32_t ms = tail_ms(s);
+	uint32_t ms = kcp_tail_ms(s->kcp);
 	struct timeval tv = {0, (suseconds_t)ms * 1000};
 	s->tail_mark = s->data_shards;
 	s->tail_armed = true;
