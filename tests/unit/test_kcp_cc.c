@@ -360,7 +360,9 @@ END_TEST
  * and drains. Before STARTUP had a pacing floor it began from the small
  * messages' rate (the first sample replaced the initial guess) with a
  * window shrunk to that rate: 85 % and 74 % where the rows below now
- * reach 93 % and 84 % (docs/kcp-congestion.md). */
+ * reach 93 % and 92 % (docs/kcp-congestion.md). The 12 s transfers cross
+ * a PROBE_RTT: before the window was restored after it, the 5 Mbit/s
+ * 300 ms row reached 84 %. */
 START_TEST(test_late_bulk)
 {
 	static const struct {
@@ -369,7 +371,7 @@ START_TEST(test_late_bulk)
 	} links[] = {
 		{{20000000, 200, 20000}, 0.90},
 		{{50000000, 50, 10000}, 0.90},
-		{{5000000, 300, 10000}, 0.80},
+		{{5000000, 300, 10000}, 0.90},
 	};
 	const struct path *p = &links[_i].p;
 	struct flow f;

@@ -603,10 +603,21 @@ static void advance_cycle(struct kcp *k, uint32_t now)
 	b->cycle_ms = now;
 }
 
+/* PROBE_RTT's window: half the BDP (BBRv2's), at least MIN_CWND_SEGS.
+ * Our own queue is gone well below one BDP in flight, and the link keeps
+ * half its rate meanwhile (with 4 segments it idled for 200 ms and a
+ * round every 10 s). */
+static uint32_t probe_rtt_cwnd(const struct kcp *k)
+{
+	uint64_t half = bdp(&k->bbr, GAIN_UNIT / 2);
+	uint32_t min_cwnd = MIN_CWND_SEGS * full_charge(k);
+
+	return half > min_cwnd ? (uint32_t)half : min_cwnd;
+}
+
 static void update_state(struct kcp *k, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
-	uint32_t min_cwnd = MIN_CWND_SEGS * full_charge(k);
 
 	if (b->mode == BBR_STARTUP && b->full_pipe) {
 		b->mode = BBR_DRAIN;
@@ -623,12 +634,17 @@ static void update_state(struct kcp *k, uint32_t now)
 	/* min_rtt expired: measure the empty path again */
 	if (b->mode != BBR_PROBE_RTT && b->min_rtt &&
 	    tdiff(now, b->min_rtt_ms) > MIN_RTT_WIN_MS) {
+		/* restored when PROBE_RTT ends (as Linux BBR): growing back
+		 * from PROBE_RTT's window by what is acknowledged took six
+		 * rounds, 1.3 s of a 200 ms path at a fraction of its rate
+		 * every 10 s */
+		b->prior_cwnd = b->cwnd;
 		b->mode = BBR_PROBE_RTT;
 		b->probe_rtt_done = 0;
 		b->probe_rtt_round = false;
 	}
 	if (b->mode == BBR_PROBE_RTT) {
-		if (!b->probe_rtt_done && b->inflight <= min_cwnd) {
+		if (!b->probe_rtt_done && b->inflight <= probe_rtt_cwnd(k)) {
 			b->probe_rtt_done = now + PROBE_RTT_MS;
 			b->probe_rtt_round = false;
 			b->next_round = b->delivered;
@@ -639,6 +655,8 @@ static void update_state(struct kcp *k, uint32_t now)
 			if (b->probe_rtt_round &&
 			    tdiff(now, b->probe_rtt_done) >= 0) {
 				b->min_rtt_ms = now;
+				if (b->cwnd < b->prior_cwnd)
+					b->cwnd = b->prior_cwnd;
 				if (b->full_pipe)
 					enter_probe_bw(b, now);
 				else
@@ -681,7 +699,7 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 		b->rate_set = true;
 	}
 	if (b->mode == BBR_PROBE_RTT) {
-		b->cwnd = min_cwnd;
+		b->cwnd = probe_rtt_cwnd(k);
 		return;
 	}
 	if (!b->btl_bw) {

@@ -86,6 +86,7 @@ struct kcp_bbr {
 	uint32_t full_seg;          /* link bytes of a full segment */
 	uint32_t queue_rounds;      /* rounds in a row with a standing queue */
 	uint32_t cycle_ms, probe_rtt_done;
+	uint32_t prior_cwnd;        /* cwnd when PROBE_RTT began */
 	uint32_t q_ms, q_min;       /* standing-queue window: start, min RTT */
 	uint64_t q_del;             /* delivered at its start */
 	uint32_t q_retx;            /* retransmissions in it */
