@@ -86,7 +86,9 @@ run() {
 	# least SECS s), so every probe runs while the bulk does
 	local cnt=$(((SECS * 1000 - 1000) / 50))
 	b0=$(up_bytes "$n" "$dir")
-	ip netns exec "$B" "$NT" udp-ping --host "10.98.$n.1" --port 5003 --count $((SECS * 1000 / 20 / 2)) \
+	# the ping across the link spans the same SECS - 1 s (it spanned the
+	# first half, of which the tunnels' set-up and STARTUP were most)
+	ip netns exec "$B" "$NT" udp-ping --host "10.98.$n.1" --port 5003 --count $(((SECS * 1000 - 1000) / 20)) \
 		--interval-ms 20 --wait-ms 3000 >"$T/ping$n" 2>&1 &
 	local pp=$!
 	ip netns exec "$B" "$NT" rtt-paced --host "$host" --port "$pe" --count "$cnt" --size 64 \

@@ -318,7 +318,12 @@ static int probe_udp_ping(const struct probe_args *o)
 		}
 		memset(pkt, 0xA5, size);
 	}
-	printf("%s sent=%zu recv=%zu loss_pct=%.2f dup=%zu reordered=%zu "
+	/* in arrival order, for a look at when the queue stood (print_lat
+	 * sorts) */
+	printf("samples_ms");
+	for (size_t i = 0; i < nrecv; i++)
+		printf(" %.1f", (double)rtt[i] / 1000.0);
+	printf("\n%s sent=%zu recv=%zu loss_pct=%.2f dup=%zu reordered=%zu "
 	       "refused=%zu ", nrecv ? "ok" : "FAIL", sent, nrecv,
 	       sent ? 100.0 * (double)(sent - nrecv) / (double)sent : 0.0, dup,
 	       reord, refused);
