@@ -113,7 +113,15 @@ run() {
 	fi
 	wait "$pp" "$rp" 2>/dev/null
 	b1=$(up_bytes "$n" "$dir")
-	R_MBIT=$(echo "$out" | sed 's/half2_MBps=[0-9.]*//' | field MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
+	# goodput from the first byte received (as iperf3 times a transfer:
+	# the download's clock starts before the connect, and through frp's
+	# tunnels that includes asking frpc for a work connection, 2 RTTs);
+	# R_MBITC from the connect. An upload's sink counts from its accept.
+	R_MBITC=$(echo "$out" | sed 's/half2_MBps=[0-9.]*//; s/first_MBps=[0-9.]*//' | field MBps |
+		awk '{printf "%.1f", $1 * 8 * 1.048576}')
+	R_MBIT=$(echo "$out" | field first_MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
+	[ -n "$R_MBIT" ] || R_MBIT=$R_MBITC
+	[ "$R_MBIT" != "$R_MBITC" ] || R_MBITC=
 	R_MBIT2=$(echo "$out" | field half2_MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
 	R_PING=$(field rtt_p50_us <"$T/ping$n")
 	R_P50=$(field p50_us <"$T/rtt$n")
@@ -138,14 +146,15 @@ both() {
 
 row() { # name tunnel rate delay
 	awk -v n="$1" -v t="$2" -v m="$R_MBIT" -v m2="${R_MBIT2:-0}" -v r="$3" -v d="$4" -v p="$R_PING" \
-		-v lb="$R_LB" -v p50="$R_P50" -v p99="$R_P99" -v lost="${R_LOST:-0}" 'BEGIN {
+		-v lb="$R_LB" -v p50="$R_P50" -v p99="$R_P99" -v lost="${R_LOST:-0}" -v mc="${R_MBITC:-0}" 'BEGIN {
 		h2 = m2 > 0 ? sprintf("%7.0f%%", 100 * m2 / (r / 1e6)) : sprintf("%8s", "-")
-		printf "%-16s %-7s %8.1f %6.0f%% %s %9.1f %9.1f %6s %9.1f %9.1f %4s\n", n, t, m,
-			100 * m / (r / 1e6), h2, p / 1000, p / 1000 - 2 * d, lb,
+		hc = mc > 0 ? sprintf("%8.1f%%", 100 * mc / (r / 1e6)) : sprintf("%9s", "-")
+		printf "%-16s %-7s %8.1f %6.1f%% %s %s %9.1f %9.1f %6s %9.1f %9.1f %4s\n", n, t, m,
+			100 * m / (r / 1e6), hc, h2, p / 1000, p / 1000 - 2 * d, lb,
 			p50 / 1000, p99 / 1000, lost }'
 }
 
-printf '%-16s %-7s %8s %7s %8s %9s %9s %6s %9s %9s %4s\n' link tunnel "Mbit/s" "share" "2nd half" \
+printf '%-16s %-7s %8s %7s %9s %8s %9s %9s %6s %9s %9s %4s\n' link tunnel "Mbit/s" "share" "w/ setup" "2nd half" \
 	"ping p50" "+queue" "lnk/gp" "msg p50" "msg p99" lost
 n=0
 for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
@@ -222,6 +231,7 @@ echo "link: serializer at the rate (IP packets), 1000-packet tail-drop queue, de
 echo "ping p50: UDP probe across the same link during the transfer; +queue = ping p50 - base RTT"
 echo "lnk/gp: IP bytes into the A->B bottleneck per goodput byte; msg: 64-byte echo inside the tunnel during the transfer"
 echo "tunnel^: bulk B->A (a user's upload, frps -> frpc), the same probes; lnk/gp counts the B->A bottleneck"
+echo "Mbit/s, share: goodput from the first byte received (downloads; an upload's sink counts from its accept); w/ setup: a download's from before the connect"
 echo "2nd half: goodput over the second half of the bytes (the steady state, without the start)"
 echo "msg: a 64-byte message every 50 ms through the tunnel during the transfer (not waiting for answers); lost = not back 5 s after the last"
 echo "tcp: the kernel's $(sysctl -n net.ipv4.tcp_congestion_control), no tunnel (its msg probe has a connection of its own)"

@@ -455,7 +455,7 @@ static int run_xfer(const struct opts *o, const struct xfer *x)
 	struct tool_prng tx, rx;
 	static uint8_t txbuf[CHUNK], rxbuf[CHUNK], expbuf[CHUNK];
 	size_t tx_len = 0, tx_off = 0;
-	uint64_t sent = 0, got = 0, t0, deadline, t_half = 0;
+	uint64_t sent = 0, got = 0, t0, deadline, t_half = 0, t_first = 0;
 	int fd, wr_shut = 0, eof = 0, rc = 1;
 	const char *why = NULL;
 	char detail[96] = "";
@@ -552,6 +552,8 @@ static int run_xfer(const struct opts *o, const struct xfer *x)
 						break;
 					}
 				}
+				if (!got)
+					t_first = tool_now_us();
 				got += (uint64_t)n;
 				/* the second half's rate: the steady state,
 				 * without the start of the transfer */
@@ -581,6 +583,13 @@ static int run_xfer(const struct opts *o, const struct xfer *x)
 			printf(" half_secs=%.3f half2_MBps=%.2f",
 			       (double)(t_half - t0) / 1e6,
 			       mbps(b - b / 2, secs - (double)(t_half - t0) / 1e6));
+		/* from the first byte received: the rate without the time
+		 * the connection took to be set up (through a tunnel, its work
+		 * connection), as iperf3 times a transfer */
+		if (t_first && !x->send_n)
+			printf(" first_secs=%.3f first_MBps=%.2f",
+			       (double)(t_first - t0) / 1e6,
+			       mbps(b, secs - (double)(t_first - t0) / 1e6));
 		if (o->stream_mode)
 			printf(" stream=%s", o->stream_mode);
 		printf("\n");
