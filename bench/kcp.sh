@@ -25,7 +25,7 @@ wait_port "$SRC"; wait_port "$ECHO"
 KOPT="{crypt: aes, key: bench, mode: fast2, sndWnd: ${WND:-1024}, rcvWnd: ${WND:-1024}, dataShards: 10, parityShards: 3, writeDelay: false${KCC:+, congestion: $KCC}}"
 KT=(--crypt aes --key bench --mode fast2 --sndwnd ${WND:-1024} --rcvwnd ${WND:-1024} --datashard 10 --parityshard 3 --mtu 1350 --nocomp --quiet)
 
-mbps() { sed -n 's/.*MBps=\([0-9.]*\).*/\1/p'; }
+mbps() { sed -n 's/.* MBps=\([0-9.]*\).*/\1/p'; } # the whole transfer (not half2_ or first_)
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 # The link model runs at real-time priority when it can (root): on a small
