@@ -120,8 +120,7 @@ run() {
 	R_MBITC=$(echo "$out" | sed 's/half2_MBps=[0-9.]*//; s/first_MBps=[0-9.]*//' | field MBps |
 		awk '{printf "%.1f", $1 * 8 * 1.048576}')
 	R_MBIT=$(echo "$out" | field first_MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
-	[ -n "$R_MBIT" ] || R_MBIT=$R_MBITC
-	[ "$R_MBIT" != "$R_MBITC" ] || R_MBITC=
+	[ -n "$R_MBIT" ] || { R_MBIT=$R_MBITC; R_MBITC=; }
 	R_MBIT2=$(echo "$out" | field half2_MBps | awk '{printf "%.1f", $1 * 8 * 1.048576}')
 	R_PING=$(field rtt_p50_us <"$T/ping$n")
 	R_P50=$(field p50_us <"$T/rtt$n")
