@@ -97,6 +97,7 @@ struct flow {
 	uint64_t rate;    /* application bytes/s, 0 = as fast as allowed */
 	uint64_t written;
 	uint64_t limit;   /* bytes to write in all, 0 = no end */
+	bool backlog;     /* says it has more whatever it writes */
 };
 
 static void flow_init(struct flow *f, const struct path *p, int cc,
@@ -142,8 +143,11 @@ static void flow_app(struct flow *f)
 		f->written += n;
 		queued = true;
 	}
+	/* as kcp.so tells it what its pair still holds */
+	kcp_set_backlog(tx, f->backlog || f->written < due);
 	if (queued)
 		kcp_sim_kick(f->sim, 0);
+
 	while ((n = kcp_recv(rx, f->buf, CHUNK)) > 0)
 		f->got += (uint64_t)n;
 }
@@ -540,6 +544,42 @@ START_TEST(test_app_limited)
 }
 END_TEST
 
+/* kcp.so refills the core's queue from its pair on pacing ticks and
+ * ACKs; on a busy event loop a late tick sends all of the few ms queued,
+ * and the queue is empty at the flush's end while the pair holds plenty.
+ * Read as an idle application, four such rounds restarted STARTUP in the
+ * middle of bulk transfers (a BDP of queue for a second on a 200 ms
+ * path). Here the application stops writing after 3 s of bulk: saying
+ * it has nothing more, the emptied queue marks the samples
+ * application-limited; saying it has more (kcp_set_backlog), it does
+ * not. */
+START_TEST(test_backlog)
+{
+	struct path p = {20000000, 200, 20000};
+	bool marked[2];
+
+	for (int more = 0; more < 2; more++) {
+		struct flow f;
+		struct kcp_cc_info cc;
+
+		flow_init(&f, &p, KCP_CC_BBR, 700);
+		run_until(&f, 1, 3000);
+		kcp_get_cc(kcp_sim_kcp(f.sim, 0), &cc);
+		ck_assert_msg(!cc.app_limited, "bulk read as application-limited");
+		f.limit = f.written;
+		f.backlog = more;
+		run_until(&f, 1, 3100);
+		kcp_get_cc(kcp_sim_kcp(f.sim, 0), &cc);
+		marked[more] = cc.app_limited;
+		flow_free(&f);
+	}
+	printf("queue emptied: application-limited %s without a backlog, %s "
+	       "with one\n", marked[0] ? "yes" : "no", marked[1] ? "yes" : "no");
+	ck_assert(marked[0]);
+	ck_assert(!marked[1]);
+}
+END_TEST
+
 static Suite *cc_suite(void)
 {
 	Suite *s = suite_create("kcp_cc");
@@ -554,6 +594,7 @@ static Suite *cc_suite(void)
 	tcase_add_loop_test(tc, test_fairness, 0, 5);
 	tcase_add_test(tc, test_rate_halving);
 	tcase_add_test(tc, test_app_limited);
+	tcase_add_test(tc, test_backlog);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -886,6 +886,11 @@ uint32_t kcp_pace_wait(const struct kcp *k, uint32_t now)
 	return ms < 1 ? 1 : ms > 1000 ? 1000 : (uint32_t)ms;
 }
 
+void kcp_set_backlog(struct kcp *k, bool more)
+{
+	k->backlog = more;
+}
+
 uint32_t kcp_send_limit(const struct kcp *k)
 {
 	uint32_t lim = k->snd_wnd < k->rmt_wnd ? k->snd_wnd : k->rmt_wnd;
@@ -931,4 +936,5 @@ void kcp_get_cc(const struct kcp *k, struct kcp_cc_info *in)
 	in->cwnd = b->cwnd;
 	in->state = b->mode;
 	in->rounds = b->rounds;
+	in->app_limited = b->app_limited != 0;
 }

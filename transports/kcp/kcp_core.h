@@ -113,6 +113,7 @@ struct kcp_cc_info {
 	uint32_t cwnd;        /* inflight cap, bytes */
 	uint32_t state;       /* 0 startup 1 drain 2 probe_bw 3 probe_rtt */
 	uint32_t rounds;      /* round trips counted so far */
+	bool app_limited;     /* samples now measure the application */
 };
 
 /** Counters, monotonic (kcp-go SNMP names in brackets). */
@@ -274,6 +275,11 @@ void kcp_cc_parity(struct kcp *kcp, size_t bytes, uint32_t now);
  *  interval of pacing (memory follows what the path holds, the windows
  *  are ceilings, and data written later waits about an interval). */
 uint32_t kcp_send_limit(const struct kcp *kcp);
+/** The application holds more data than kcp_send_limit() let it queue
+ *  (kcp.so: bytes waiting in its pair). A flush that then empties the
+ *  queue is the limit's doing, not the application's: its samples are
+ *  not marked application-limited. Set before each flush. */
+void kcp_set_backlog(struct kcp *kcp, bool more);
 /** Milliseconds until the pacer lets the next datagram go, when
  *  something is waiting for it; UINT32_MAX when nothing is. */
 uint32_t kcp_pace_wait(const struct kcp *kcp, uint32_t now);

@@ -468,7 +468,7 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		out_emit(k);
 		k->ts_probe = k->probe_wait = 0;
 		if (k->bbr.on)
-			kcp_cc_flush_end(k, false, true, 0);
+			kcp_cc_flush_end(k, false, !k->backlog, 0);
 		if (!k->nocwnd && k->cwnd < 1) {
 			k->cwnd = 1;
 			k->incr = k->mss;
@@ -591,8 +591,15 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		bool wnd_limited = k->snd_queue.n && sent_all &&
 				   k->snd_nxt - k->snd_una >= cwnd_eff;
 
-		kcp_cc_flush_end(k, blocked, sent_all && (!k->snd_queue.n ||
-							  wnd_limited),
+		/* An empty queue is the application's doing unless it holds
+		 * more than kcp_send_limit let it queue (kcp_set_backlog): a
+		 * late pacing tick may send all of the few ms queued, and
+		 * reading that as an idle application restarted STARTUP in
+		 * the middle of bulk transfers (a BDP of queue for a second on
+		 * a 200 ms path). */
+		bool empty = !k->snd_queue.n && !k->backlog;
+
+		kcp_cc_flush_end(k, blocked, sent_all && (empty || wnd_limited),
 				 wnd_limited ? cwnd_eff : 0);
 		wait = kcp_pace_wait(k, now);
 		if (wait < minrto)

@@ -129,6 +129,7 @@ struct kcp {
 	uint32_t probe, ts_probe, probe_wait;
 	uint32_t interval, nodelay, resend, dead_link;
 	bool nocwnd, stream, dead;
+	bool backlog;              /* kcp_set_backlog */
 
 	struct kcp_ring snd_queue, snd_buf, rcv_queue;
 	struct kcp_seg *rcv_slots; /* indexed by sn & (rcv_cap - 1) */

@@ -326,6 +326,12 @@ static bool pump_send(struct kcp_sess *s, bool force)
 		s->bytes_out += took;
 		sent = true;
 	}
+	/* a segment or more still in the pair (either end) waits for the
+	 * limit, not for the application (less is a write's tail, held to
+	 * fill a segment) */
+	kcp_set_backlog(s->kcp, evbuffer_get_length(in) >= mss ||
+				evbuffer_get_length(bufferevent_get_output(
+					s->user)) > 0);
 	/* Window full: stop pulling from the pair until ACKs free room. */
 	if (evbuffer_get_length(in) >= mss || kcp_waitsnd(s->kcp) >= limit)
 		bufferevent_disable(s->mine, EV_READ);
