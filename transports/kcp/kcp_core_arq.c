@@ -588,16 +588,17 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		/* Held back by snd_wnd/rmt_wnd, not by the path: like an idle
 		 * application, what the next samples show is the window's
 		 * rate, which must not lower the path's estimate. */
-		bool wnd_limited = k->snd_queue.n && sent_all &&
-				   k->snd_nxt - k->snd_una >= cwnd_eff;
+		bool full_wnd = k->snd_nxt - k->snd_una >= cwnd_eff;
+		bool wnd_limited = k->snd_queue.n && sent_all && full_wnd;
 
 		/* An empty queue is the application's doing unless it holds
 		 * more than kcp_send_limit let it queue (kcp_set_backlog): a
 		 * late pacing tick may send all of the few ms queued, and
 		 * reading that as an idle application restarted STARTUP in
 		 * the middle of bulk transfers (a BDP of queue for a second on
-		 * a 200 ms path). */
-		bool empty = !k->snd_queue.n && !k->backlog;
+		 * a 200 ms path). With the window full it stays as it was
+		 * (the window-bound samples must not lower the estimate). */
+		bool empty = !k->snd_queue.n && (!k->backlog || full_wnd);
 
 		kcp_cc_flush_end(k, blocked, sent_all && (empty || wnd_limited),
 				 wnd_limited ? cwnd_eff : 0);
