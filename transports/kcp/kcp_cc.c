@@ -32,6 +32,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define FULL_BW_ROUNDS 3      /* ... within 3 rounds */
 #define MIN_RTT_WIN_MS 10000
 #define PROBE_RTT_MS 200
+#define PROBE_MAX_MS 100      /* PROBE_BW's 5/4 phase lasts at most this */
 #define MIN_CWND_SEGS 4
 #define INIT_CWND_SEGS 32     /* kcp-go's default window goes out at once */
 #define INIT_RTT_MS 10        /* pacing before the first RTT sample */
@@ -52,6 +53,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define OVERFLOW_MIN_RETX 8   /* STARTUP: resends that can mean overflow */
 #define QUEUE_ROUNDS 2
 #define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
+#define QUEUE_WIN_MAX_MS 1000 /* ... which waits for them this long */
 #define QUEUE_CUT 16          /* then the measured rate less 1/16 */
 #define FEC_SKIP_GROUPS 4     /* FEC-aware fast resend from this many groups */
 #define TAIL_MIN_MS 2         /* the FEC tail guard's pause: srtt / 8 ... */
@@ -86,7 +88,11 @@ static uint32_t seg_charge_full(const struct kcp_bbr *b)
 }
 
 /* RTT above min_rtt by min_rtt / frac, within QUEUE_MIN_MS..max, means a
- * queue (not ms-clock noise or jitter) */
+ * queue (not ms-clock noise or jitter), and above the time the bottleneck
+ * takes to serialize one full datagram: the min RTT may be a small
+ * datagram's, and at 1 Mbit/s a full one takes 11 ms more (every sample
+ * of bulk data read as a standing queue, and the cuts took the estimate
+ * to half the link). */
 static uint32_t margin_of(const struct kcp_bbr *b, uint32_t frac,
 			  uint32_t max)
 {
@@ -94,7 +100,11 @@ static uint32_t margin_of(const struct kcp_bbr *b, uint32_t frac,
 
 	if (m > max)
 		m = max;
-	return m < QUEUE_MIN_MS ? QUEUE_MIN_MS : m;
+	if (m < QUEUE_MIN_MS)
+		m = QUEUE_MIN_MS;
+	if (b->btl_bw)
+		m += (uint32_t)((uint64_t)b->full_seg * 1000 / b->btl_bw);
+	return m;
 }
 
 /* How long a rebuilt segment waits for the rest of its FEC group: one
@@ -107,6 +117,29 @@ static uint32_t group_ms(const struct kcp *k)
 		return 0;
 	return (uint32_t)((uint64_t)(b->ds + b->ps) * b->full_seg * 1000 /
 			  b->pacing_rate);
+}
+
+/* The link carries FEC parity in bursts (ps datagrams after every ds data
+ * ones) while each segment's charge spreads it evenly, so a delivery-rate
+ * sample over a few datagrams errs by up to the parity ratio: one between
+ * two bursts reads 13/10 of the link, one across a burst less, and the max
+ * filter keeps the high ones. On a fast path every sample spans many
+ * groups; at 1-3 Mbit/s and 10-20 ms a flight is less than one, and the
+ * estimate stood 20-30 % above the link (a standing queue, a cut, grown
+ * back: a sawtooth of 15-40 ms of queue). So a sample's bytes are counted
+ * as the link carried them if its span held as few bursts as it can:
+ * n data datagrams and floor(n / ds) bursts. Exact for the samples the
+ * max filter keeps, no change for long ones. */
+static uint64_t parity_phase(const struct kcp_bbr *b, uint64_t got)
+{
+	uint64_t grp;
+
+	if (!b->ds || !b->ps || !got)
+		return got;
+	grp = (uint64_t)b->ds * b->full_seg;
+	/* data bytes (got without its parity share) + the bursts' bytes */
+	return (got + (got / grp) * b->ps * b->full_seg) * b->ds /
+	       (b->ds + b->ps);
 }
 
 static uint32_t rtt_or_guess(const struct kcp_bbr *b)
@@ -201,6 +234,7 @@ void kcp_cc_refill(struct kcp *k, uint32_t now)
 	struct kcp_bbr *b = &k->bbr;
 	int32_t dt = tdiff(now, b->credit_ms);
 	int64_t cap = (int64_t)burst_cap(k);
+	uint32_t late;
 
 	b->credit_ms = now;
 	if (dt <= 0)
@@ -208,10 +242,15 @@ void kcp_cc_refill(struct kcp *k, uint32_t now)
 	/* When data waited for the pacer, a timer that fired late (a busy
 	 * event loop) may send what it owed for up to CATCHUP_MS; otherwise
 	 * (a pause of the sender) no more than one burst is banked. */
-	if (dt > CATCHUP_MS)
-		dt = CATCHUP_MS;
-	if (b->waiting && (uint64_t)cap < rate_of(b) * (uint64_t)dt / 1000)
-		cap = (int64_t)(rate_of(b) * (uint64_t)dt / 1000);
+	late = dt > CATCHUP_MS ? CATCHUP_MS : (uint32_t)dt;
+	if (b->waiting && (uint64_t)cap < rate_of(b) * late / 1000)
+		cap = (int64_t)(rate_of(b) * late / 1000);
+	/* A debt (a datagram or parity burst that outran the budget) is
+	 * paid by all the time since: counting at most CATCHUP_MS of it
+	 * left a paced sender whose datagram takes longer than that at the
+	 * pacing rate (below ~1.8 Mbit/s with FEC) a third below its rate. */
+	if (dt > 1000)
+		dt = 1000;
 	b->credit += (int64_t)(rate_of(b) * (uint64_t)dt / 1000);
 	if (b->credit > cap)
 		b->credit = cap;
@@ -592,8 +631,16 @@ static void advance_cycle(struct kcp *k, uint32_t now)
 	bool full_time = tdiff(now, b->cycle_ms) > (int32_t)rtt_or_guess(b);
 	uint32_t gain = cycle_gain[b->cycle];
 
-	if (gain > GAIN_UNIT && !(full_time && b->inflight >= bdp(b, gain)))
-		return; /* probe until the extra data is in flight */
+	/* probe until the extra data is in flight, for PROBE_MAX_MS at most:
+	 * a min RTT of 1.25 x the estimate queues a quarter BDP, more than a
+	 * 1,000-datagram queue holds at 200 Mbit/s x 300 ms (each probe
+	 * tail-dropped hundreds of datagrams); a shorter probe still shows
+	 * spare bandwidth in the samples of what it sent */
+	if (gain > GAIN_UNIT && tdiff(now, b->cycle_ms) > PROBE_MAX_MS)
+		full_time = true;
+	else if (gain > GAIN_UNIT &&
+		 !(full_time && b->inflight >= bdp(b, gain)))
+		return;
 	if (gain < GAIN_UNIT && !full_time &&
 	    b->inflight > bdp(b, GAIN_UNIT))
 		return; /* drain until inflight is back at the BDP */
@@ -793,6 +840,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 			iv = (uint32_t)tdiff(now, b->ck_ms);
 			got = b->delivered - b->ck_del;
 		}
+		got = parity_phase(b, got);
 		/* ms stamps: the true interval is iv +- 1; the max filter
 		 * would keep the samples that erred short */
 		iv++;
@@ -821,7 +869,9 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 			b->ck2_del = b->delivered;
 		}
 	}
-	if (b->min_rtt && tdiff(now, b->q_ms) >= (int32_t)b->min_rtt) {
+	if (b->min_rtt && tdiff(now, b->q_ms) >= (int32_t)b->min_rtt &&
+	    (b->q_n >= QUEUE_MIN_SAMPLES || b->q_app ||
+	     tdiff(now, b->q_ms) >= QUEUE_WIN_MAX_MS)) {
 		check_standing_queue(b, now, k->rttvar);
 		b->q_ms = now;
 		b->q_min = 0;
