@@ -41,6 +41,8 @@ struct path {
 	uint32_t rtt_ms;
 	uint32_t loss_ppm;
 	bool nofec;      /* FEC off (dataShards 0): no parity, no FEC header */
+	bool scaled;     /* parity paid by each segment's scaled charge, as
+			  * kcp.so pays it, not when it leaves */
 };
 
 static uint32_t reserved_of(const struct path *p)
@@ -79,7 +81,7 @@ static struct kcp_sim_side side_for(const struct path *p, int cc, bool data)
 		.link = {.delay_ms = p->rtt_ms / 2, .loss_ppm = p->loss_ppm,
 			 .wire_extra = WIRE_EXTRA, .fec_ds = p->nofec ? 0 : DS,
 			 .fec_ps = p->nofec ? 0 : PS,
-			 .fec_charge = true},
+			 .fec_charge = !p->scaled},
 	};
 	if (data) {
 		s.link.rate_bps = p->rate_bps;
@@ -345,7 +347,15 @@ static const uint32_t low_rtt[] = {10, 20, 100, 300};
  * most OVERHEAD_LOW link bytes per byte, and a queue within
  * queue_bound or four full datagrams (one parity burst and the datagram
  * behind it: at 1 Mbit/s 45 ms, what Linux BBR's 4-packet floor allows
- * too). _i: rate index; the loop covers RTT x loss. */
+ * too). _i 0-2: rate index, parity paid when it leaves; 3-5: the same
+ * with each segment's charge scaled by the parity ratio, which is how
+ * kcp.so pays it (docs/kcp-congestion.md, Units). Its rate samples
+ * cannot be corrected for the bursts (its sends are evenly spaced, so a
+ * sample limited by them is exact and a correction read 1/1.3 of it, down
+ * to a third of the link), so its estimate swings more: the queue is
+ * asserted as above (it was 40-90 ms at 1-2 Mbit/s x 10 ms), goodput at
+ * 70 % (72-99 % measured; 81-100 % before, with that queue) and link
+ * bytes at 1.55 (1.36-1.52, as before). The loop covers RTT x loss. */
 START_TEST(test_low_rate)
 {
 	char bad[512] = "";
@@ -353,8 +363,8 @@ START_TEST(test_low_rate)
 
 	for (int j = 0; j < 4; j++) {
 		for (int l = 0; l < 3; l++) {
-			struct path p = {low_rate[_i], low_rtt[j],
-					 grid_loss[l]};
+			struct path p = {low_rate[_i % 3], low_rtt[j],
+					 grid_loss[l], .scaled = _i >= 3};
 			/* STARTUP's initial window alone is 0.36 s of a
 			 * 1 Mbit/s link, and its queue drains at the link
 			 * rate: the steady state begins seconds in */
@@ -365,9 +375,10 @@ START_TEST(test_low_rate)
 
 			if (qmax < 4.0 * (MTU + WIRE_EXTRA))
 				qmax = 4.0 * (MTU + WIRE_EXTRA);
-			print_result("low", &p, &r);
-			if ((r.share < 0.85 || r.queue > qmax ||
-			     r.overhead > OVERHEAD_LOW) &&
+			print_result(p.scaled ? "low/s" : "low", &p, &r);
+			if ((r.share < (p.scaled ? 0.70 : 0.85) ||
+			     r.queue > qmax ||
+			     r.overhead > (p.scaled ? 1.55 : OVERHEAD_LOW)) &&
 			    off < sizeof(bad) - 80)
 				off += (size_t)snprintf(bad + off,
 					sizeof(bad) - off,
@@ -379,8 +390,9 @@ START_TEST(test_low_rate)
 					r.overhead);
 		}
 	}
-	ck_assert_msg(off == 0, "%u Mbit/s:%s",
-		      (unsigned)(low_rate[_i] / 1000000), bad);
+	ck_assert_msg(off == 0, "%u Mbit/s%s:%s",
+		      (unsigned)(low_rate[_i % 3] / 1000000),
+		      _i >= 3 ? " (parity scaled)" : "", bad);
 }
 END_TEST
 
@@ -664,7 +676,7 @@ static Suite *cc_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_none_vs_bbr);
 	tcase_add_loop_test(tc, test_grid, 0, 3);
-	tcase_add_loop_test(tc, test_low_rate, 0, 3);
+	tcase_add_loop_test(tc, test_low_rate, 0, 6);
 	tcase_add_loop_test(tc, test_bench_links, 0, 3);
 	tcase_add_loop_test(tc, test_fec_off, 0, 3);
 	tcase_add_loop_test(tc, test_late_bulk, 0, 3);

@@ -119,6 +119,13 @@ static uint32_t group_ms(const struct kcp *k)
 			  b->pacing_rate);
 }
 
+/* Link bytes one FEC group of full data datagrams stands for (its parity
+ * included), 0 without FEC. */
+static uint64_t group_bytes(const struct kcp_bbr *b)
+{
+	return b->ds && b->ps ? (uint64_t)b->ds * b->full_seg : 0;
+}
+
 /* The link carries FEC parity in bursts (ps datagrams after every ds data
  * ones) while each segment's charge spreads it evenly, so a delivery-rate
  * sample over a few datagrams errs by up to the parity ratio: one between
@@ -134,9 +141,9 @@ static uint64_t parity_phase(const struct kcp_bbr *b, uint64_t got)
 {
 	uint64_t grp;
 
-	if (!b->ds || !b->ps || !got)
+	if (!b->parity_paced || !b->ds || !b->ps || !got)
 		return got;
-	grp = (uint64_t)b->ds * b->full_seg;
+	grp = group_bytes(b);
 	/* data bytes (got without its parity share) + the bursts' bytes */
 	return (got + (got / grp) * b->ps * b->full_seg) * b->ds /
 	       (b->ds + b->ps);
