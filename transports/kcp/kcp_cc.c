@@ -593,6 +593,7 @@ static void check_full_pipe(struct kcp_bbr *b)
 
 	if (b->full_pipe || !b->round_start)
 		return;
+	b->startup_standing = standing;
 	/* overflow: a tenth of the round resent, 8 segments at least (random
 	 * loss is mostly repaired by FEC, and below that anyway). A round the
 	 * window held back (snd_wnd/rmt_wnd: its samples count as
@@ -744,11 +745,17 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 		 * session that carried only frp's login and control messages
 		 * has samples of their rate, and starting bulk data from
 		 * there took 7 rounds (1.4 s at 200 ms) to reach the link. */
-		if (!b->full_pipe && rate < startup_floor(k))
+		if (!b->full_pipe && !b->startup_standing &&
+		    rate < startup_floor(k))
 			rate = startup_floor(k);
 		/* the first sample replaces the guess the flow began with
-		 * (its RTT was a guess too) */
-		if (b->full_pipe || rate > b->pacing_rate || !b->rate_set)
+		 * (its RTT was a guess too); once a STARTUP round's least
+		 * RTT stood above the minimum the samples are the link's
+		 * (the floor and the initial window are several BDPs of a
+		 * 1 Mbit/s link: 0.6 s of queue for a second), and STARTUP
+		 * paces at its gain over them */
+		if (b->full_pipe || rate > b->pacing_rate || !b->rate_set ||
+		    b->startup_standing)
 			b->pacing_rate = rate;
 		b->rate_set = true;
 	}
@@ -768,10 +775,13 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 		target = UINT32_MAX / 2;
 	if (!b->full_pipe) {
 		/* STARTUP's window only grows (as Linux BBR): from the
-		 * initial window, by what is acknowledged, up to target */
+		 * initial window, by what is acknowledged, up to target;
+		 * once a round's queue stood it is the target (above) */
 		if (b->cwnd < target)
 			b->cwnd += (uint32_t)(acked < target - b->cwnd ?
 					      acked : target - b->cwnd);
+		else if (b->startup_standing)
+			b->cwnd = (uint32_t)target;
 	} else {
 		uint64_t c = (uint64_t)b->cwnd + acked;
 
@@ -802,6 +812,7 @@ static void check_app_restart(struct kcp *k)
 		b->full_bw = 0;
 		b->full_cnt = 0;
 		b->startup_queue = 0;
+		b->startup_standing = false;
 	}
 	b->app_rounds = 0;
 }
