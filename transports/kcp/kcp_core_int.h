@@ -64,7 +64,7 @@ struct kcp_bbr {
 	bool full_pipe, app_rs, rs_valid, round_start, probe_rtt_round;
 	bool startup_drain;         /* DRAIN after STARTUP */
 	bool settling;              /* PROBE_BW, startup's queue not gone yet */
-	bool startup_standing;       /* STARTUP: last round's queue stood */
+	bool startup_standing;      /* STARTUP: last round's queue stood */
 	bool parity_paced;          /* the FEC layer charges parity itself */
 	uint32_t extra, ds, ps;     /* kcp_set_wire */
 	uint64_t delivered;         /* link bytes acknowledged so far */
