@@ -271,9 +271,9 @@ uint32_t kcp_tail_ms(const struct kcp *kcp);
  *  the parity burst serializes, not spread over the next group. */
 void kcp_cc_parity(struct kcp *kcp, size_t bytes, uint32_t now);
 /** Segments kcp_waitsnd() may reach before the caller stops queueing:
- *  min(snd_wnd, rmt_wnd), and with BBR also what is in flight plus one
- *  interval of pacing (memory follows what the path holds, the windows
- *  are ceilings, and data written later waits about an interval). */
+ *  min(snd_wnd, rmt_wnd), and with BBR also what is in flight plus 2 ms
+ *  of pacing and 8 segments (memory follows what the path holds, the
+ *  windows are ceilings, and data written later waits a few ms). */
 uint32_t kcp_send_limit(const struct kcp *kcp);
 /** The application holds more data than kcp_send_limit() let it queue
  *  (kcp.so: bytes waiting in its pair). A flush that then empties the
