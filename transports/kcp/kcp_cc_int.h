@@ -1,0 +1,75 @@
+/*
+ * kcp_cc_int.h - what the congestion controller's two halves share: the
+ * model (kcp_cc.c: samples, states, rate and window) and the sender's side
+ * (kcp_pace.c: the pacing budget, what may leave, what the session queues).
+ * Units as in kcp_cc.c: link bytes, bytes/s, milliseconds.
+ */
+#ifndef KCP_CC_INT_H
+#define KCP_CC_INT_H
+
+#include "kcp_core_int.h"
+
+#define GAIN_UNIT 1000
+#define INIT_RTT_MS 10        /* pacing before the first RTT sample */
+#define BURST_MS 2            /* pacing budget carried over, at most */
+#define BURST_SEGS 2          /* ... or this many full datagrams */
+#define MIN_BDP_RTT_MS 10     /* RTT the BDP assumes at least (ms clock) */
+
+/* Link bytes of one segment of len payload bytes, sent alone in a
+ * datagram (bulk data is one full segment per datagram). */
+static inline uint32_t seg_charge(const struct kcp *k, uint32_t len)
+{
+	const struct kcp_bbr *b = &k->bbr;
+	uint64_t c = (uint64_t)KCP_OVERHEAD + len + k->reserved + b->extra;
+
+	if (b->ds && b->ps)
+		c = c * (b->ds + b->ps) / b->ds;
+	return (uint32_t)c;
+}
+
+static inline uint32_t full_charge(const struct kcp *k)
+{
+	return seg_charge(k, k->mss);
+}
+
+/* How long a rebuilt segment waits for the rest of its FEC group: one
+ * group of datagrams at the pacing rate. */
+static inline uint32_t group_ms(const struct kcp *k)
+{
+	const struct kcp_bbr *b = &k->bbr;
+
+	if (!b->ds || !b->pacing_rate)
+		return 0;
+	return (uint32_t)((uint64_t)(b->ds + b->ps) * b->full_seg * 1000 /
+			  b->pacing_rate);
+}
+
+static inline uint32_t rtt_or_guess(const struct kcp_bbr *b)
+{
+	return b->min_rtt ? b->min_rtt : INIT_RTT_MS;
+}
+
+/* The RTT behind BDP and the inflight cap: on a path of a tick or two the
+ * ms clock, the event loop and receive batching are most of the RTT. */
+static inline uint32_t bdp_rtt(const struct kcp_bbr *b)
+{
+	uint32_t r = rtt_or_guess(b);
+
+	return r < MIN_BDP_RTT_MS ? MIN_BDP_RTT_MS : r;
+}
+
+/* bandwidth x min RTT x gain, in bytes */
+static inline uint64_t bdp(const struct kcp_bbr *b, uint32_t gain)
+{
+	return b->btl_bw * bdp_rtt(b) / 1000 * gain / GAIN_UNIT;
+}
+
+static inline uint64_t burst_cap(const struct kcp *k)
+{
+	uint64_t cap = k->bbr.pacing_rate * BURST_MS / 1000;
+	uint64_t min = (uint64_t)BURST_SEGS * full_charge(k);
+
+	return cap > min ? cap : min;
+}
+
+#endif
