@@ -63,3 +63,14 @@ int chan_stats(struct chan *c, struct xport_stats *st)
 		return -ENOTSUP;
 	return c->ops->stream_stats(c->xs, st);
 }
+
+size_t chan_send_goal(void *arg)
+{
+	struct chan *c = arg;
+
+	while (c->inner)
+		c = c->inner;
+	if (!c->xs || !XPORT_HAS_OP(c->ops, stream_send_goal))
+		return 0;
+	return c->ops->stream_send_goal(c->xs);
+}

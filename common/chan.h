@@ -35,5 +35,9 @@ void chan_close(struct chan *c, int how);
 /** Transport stats when the chan is a transport stream (or TLS over one);
  *  -ENOTSUP for mux. */
 int chan_stats(struct chan *c, struct xport_stats *st);
+/** What the transport under c (through TLS) asks the layers above it to
+ *  keep queued (xport_ops.stream_send_goal), 0 for none or a mux chan.
+ *  Takes a struct chan * as void * so it can be a layer's goal callback. */
+size_t chan_send_goal(void *c);
 
 #endif

@@ -263,11 +263,33 @@ static void under_read_cb(struct bufferevent *bev, void *arg)
 	mux_sess_leave(m);
 }
 
-/* under drained below MUX_UNDER_LOW (or a stream queued while it had
+size_t mux_under_high(struct mux_session *m)
+{
+	size_t goal = m->goal ? m->goal(m->goal_arg) : 0;
+	size_t high = MUX_UNDER_HIGH;
+
+	if (goal && goal < high)
+		high = goal < MUX_UNDER_MIN ? MUX_UNDER_MIN : goal;
+	if (high != m->under_high) {
+		m->under_high = high;
+		bufferevent_setwatermark(m->under, EV_WRITE, high / 2, 0);
+	}
+	return high;
+}
+
+void mux_session_set_goal(struct mux_session *m, size_t (*goal)(void *arg),
+			  void *arg)
+{
+	m->goal = goal;
+	m->goal_arg = arg;
+}
+
+/* under drained below half its high mark (or a stream queued while it had
  * room): queued streams send a frame each, in turn, until it fills */
 static void sess_service(struct mux_session *m)
 {
-	if (evbuffer_get_length(bufferevent_get_output(m->under)) >= MUX_UNDER_HIGH)
+	if (evbuffer_get_length(bufferevent_get_output(m->under)) >=
+	    mux_under_high(m))
 		return;
 	m->congested = false;
 	struct mux_stream *s;
@@ -398,6 +420,7 @@ struct mux_session *mux_session_new(struct event_base *base, struct bufferevent 
 	bufferevent_setcb(under, under_read_cb, under_write_cb, under_event_cb, m);
 	bufferevent_setwatermark(under, EV_READ, 0, UNDER_READ_HIGH);
 	bufferevent_setwatermark(under, EV_WRITE, MUX_UNDER_LOW, 0);
+	m->under_high = MUX_UNDER_HIGH;
 	bufferevent_enable(under, EV_READ | EV_WRITE);
 	/* bytes read before we took over (e.g. while sniffing TLS) are parsed
 	 * from the loop, never before the caller has m */

@@ -90,6 +90,14 @@ struct mux_session *mux_session_new(struct event_base *base,
  *  session's callbacks (memory freed when they return); closed_cb is not
  *  called for an explicit free. NULL no-op. */
 void mux_session_free(struct mux_session *m);
+/** What the transport under the session asks to have queued above it
+ *  (frpc/frps: chan_send_goal of the carrier), asked before each stream's
+ *  turn: while it is less than the 32 KiB high mark, framing stops at that
+ *  much in under's output and data frames are no larger (not below 1 KiB),
+ *  so a small write on one stream waits behind a few ms of the others.
+ *  0 from goal, or no goal, keeps the fixed bounds. */
+void mux_session_set_goal(struct mux_session *m, size_t (*goal)(void *arg),
+			  void *arg);
 /** Open a stream (sends SYN). NULL when the session is closed or full. */
 struct mux_stream *mux_open(struct mux_session *m);
 /** Monotonic ms of the last frame received (for liveness checks). */

@@ -24,6 +24,9 @@ struct evbuffer_cb_entry;
  * transport) hold their own buffers and keep the link busy. */
 #define MUX_UNDER_HIGH (32u * 1024u) /* under's output: stop framing */
 #define MUX_UNDER_LOW (16u * 1024u)  /* under's output: resume */
+/* A transport that asks for less (mux_session_set_goal: a few ms of its
+ * rate) gets that as the high mark, and frames no larger, down to: */
+#define MUX_UNDER_MIN 1024u
 
 struct mux_stream {
 	struct mux_session *m;	/* NULL once the session stopped tracking it */
@@ -71,6 +74,10 @@ struct mux_session {
 	uint64_t last_rx;
 	struct mux_stats st;
 
+	size_t (*goal)(void *arg); /* mux_session_set_goal */
+	void *goal_arg;
+	size_t under_high; /* MUX_UNDER_HIGH or the goal; low is half */
+
 	int depth; /* entry points on the stack; see mux_sess_leave */
 	bool dead, free_pending, congested, again_read, again_write;
 };
@@ -81,6 +88,10 @@ void mux_sess_enter(struct mux_session *m);
 void mux_sess_leave(struct mux_session *m);
 void mux_sess_send(struct mux_session *m, uint8_t type, uint16_t flags, uint32_t id,
 		   uint32_t length);
+
+/** Under's high mark now (MUX_UNDER_HIGH, or the goal where less); sets
+ *  the write low watermark to half of it when it changed. */
+size_t mux_under_high(struct mux_session *m);
 
 /* mux_stream.c */
 int mux_tab_init(struct mux_session *m);

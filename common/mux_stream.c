@@ -289,6 +289,7 @@ void mux_strm_pump(struct mux_stream *s)
 	}
 	struct evbuffer *in = bufferevent_get_input(s->mux);
 	struct evbuffer *out = bufferevent_get_output(m->under);
+	size_t high = mux_under_high(m);
 	size_t len;
 	/* Round-robin, one frame per turn: a stream that finds others
 	 * waiting for under joins the end of the queue instead of sending
@@ -308,6 +309,8 @@ void mux_strm_pump(struct mux_stream *s)
 		uint32_t n = s->send_window < MUX_FRAME_MAX ? s->send_window : MUX_FRAME_MAX;
 		if (len < n)
 			n = (uint32_t)len;
+		if (n > high)
+			n = (uint32_t)high;
 		mux_sess_send(m, MUX_DATA, 0, s->id, n);
 		/* moves whole chains; draining refills the input from the
 		 * user's output at once */
@@ -315,7 +318,7 @@ void mux_strm_pump(struct mux_stream *s)
 		s->send_window -= n;
 		m->st.bytes_out += n;
 		sent++;
-		if (evbuffer_get_length(out) >= MUX_UNDER_HIGH)
+		if (evbuffer_get_length(out) >= high)
 			m->congested = true;
 	}
 	if (s->fin_req && !s->paused &&

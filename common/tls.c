@@ -16,7 +16,11 @@
  * reading our pair end, so the user's writes stay in the user's output
  * where its watermarks see them; when our end's output (plaintext the
  * user has not taken) passes RCV_HIGH we stop reading the underlying
- * stream, so the peer is slowed by the transport's own window.
+ * stream, so the peer is slowed by the transport's own window. A
+ * transport that says how much it wants queued above it (chan_send_goal:
+ * a few ms of its rate) lowers SND_HIGH and SND_STAGE to that (records get
+ * as small): at a low rate two 16 KiB records would hold a small message
+ * written behind them for a second.
  *
  * Reentrancy: the pair is created with BEV_OPT_DEFER_CALLBACKS, so no
  * user callback ever runs on our stack, and the user may close us from
@@ -49,6 +53,7 @@
 #define SND_HIGH (2u * REC_MAX)  /* ciphertext queued below us */
 #define RCV_HIGH (512u * 1024)   /* plaintext the user has not taken */
 #define SND_STAGE REC_MAX        /* user bytes the pair moves to us at once */
+#define SND_MIN 1024u            /* the goal lowers both, not below this */
 
 struct tls_stream {
 	const struct tls_config *cfg;
@@ -66,6 +71,9 @@ struct tls_stream {
 	bool under_eof;
 	bool closing;      /* final flush under way: errors free at once */
 	bool rd_paused;    /* underlying reads stopped for RCV_HIGH */
+	size_t (*goal)(void *arg); /* tls_stream_set_goal */
+	void *goal_arg;
+	size_t snd_high, snd_stage; /* SND_HIGH, SND_STAGE or the goal */
 	char err[256];     /* what fail() logged, for the layer above */
 };
 
@@ -171,16 +179,45 @@ static void up_eof(struct tls_stream *t)
 
 /* ---- user -> network ---------------------------------------------------- */
 
+static size_t clamp_goal(size_t goal, size_t max)
+{
+	if (!goal || goal > max)
+		return max;
+	return goal < SND_MIN ? SND_MIN : goal;
+}
+
+/* SND_HIGH and SND_STAGE, or the transport's goal where that is less;
+ * the watermarks follow. */
+static void send_bounds(struct tls_stream *t)
+{
+	size_t goal = t->goal ? t->goal(t->goal_arg) : 0;
+	size_t high = clamp_goal(goal, SND_HIGH);
+	size_t stage = clamp_goal(goal, SND_STAGE);
+
+	if (high != t->snd_high) {
+		t->snd_high = high;
+		bufferevent_setwatermark(t->under, EV_WRITE, high / 2, 0);
+	}
+	if (stage != t->snd_stage) {
+		t->snd_stage = stage;
+		bufferevent_setwatermark(t->mine, EV_READ, 0, stage);
+	}
+}
+
 /* Encrypt what sits in our pair end's input; all of it when `all` (the
- * final flush), else until the underlying output passes SND_HIGH. */
+ * final flush), else until the underlying output passes snd_high. */
 static int pump_out(struct tls_stream *t, bool all)
 {
 	struct evbuffer *in = bufferevent_get_input(t->mine);
 	struct evbuffer *out = bufferevent_get_output(t->under);
 	size_t len;
+	if (!all && t->user)
+		send_bounds(t);
 	while ((len = evbuffer_get_length(in)) > 0 &&
-	       (all || evbuffer_get_length(out) < SND_HIGH)) {
+	       (all || evbuffer_get_length(out) < t->snd_high)) {
 		size_t n = len < REC_MAX ? len : REC_MAX;
+		if (!all && n > t->snd_stage)
+			n = t->snd_stage;
 		unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)n);
 		if (!p)
 			return -ENOMEM;
@@ -193,7 +230,7 @@ static int pump_out(struct tls_stream *t, bool all)
 	}
 	if (all || !t->user)
 		return 0;
-	if (evbuffer_get_length(out) >= SND_HIGH)
+	if (evbuffer_get_length(out) >= t->snd_high)
 		bufferevent_disable(t->mine, EV_READ);
 	else
 		bufferevent_enable(t->mine, EV_READ);
@@ -410,11 +447,13 @@ struct tls_stream *tls_stream_new(struct event_base *base,
 	bufferevent_setcb(t->mine, mine_read_cb, mine_write_cb, NULL, t);
 	bufferevent_setwatermark(t->mine, EV_READ, 0, SND_STAGE);
 	bufferevent_setwatermark(t->mine, EV_WRITE, RCV_HIGH / 2, 0);
+	t->snd_stage = SND_STAGE;
 	bufferevent_enable(t->mine, EV_READ | EV_WRITE);
 	bufferevent_enable(t->user, EV_READ | EV_WRITE);
 	bufferevent_setcb(under, under_read_cb, under_write_cb, under_event_cb, t);
 	bufferevent_setwatermark(under, EV_WRITE, SND_HIGH / 2, 0);
 	bufferevent_setwatermark(under, EV_READ, 0, 0);
+	t->snd_high = SND_HIGH;
 	bufferevent_enable(under, EV_READ | EV_WRITE);
 	if (!cfg->server)
 		process(t); /* ClientHello out now */
@@ -431,6 +470,13 @@ fail:
 }
 
 struct bufferevent *tls_stream_bev(struct tls_stream *t) { return t->user; }
+
+void tls_stream_set_goal(struct tls_stream *t, size_t (*goal)(void *arg),
+			 void *arg)
+{
+	t->goal = goal;
+	t->goal_arg = arg;
+}
 
 const char *tls_stream_error(const struct tls_stream *t)
 {
@@ -486,6 +532,7 @@ struct chan *tls_chan_wrap(struct event_base *base, const struct tls_config *cfg
 		chan_close(inner, XPORT_CLOSE_ABORT);
 		return NULL;
 	}
+	tls_stream_set_goal(t, chan_send_goal, inner);
 	c->tls = t;
 	c->inner = inner;
 	c->bev = tls_stream_bev(t);

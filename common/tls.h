@@ -80,6 +80,13 @@ struct tls_stream *tls_stream_new(struct event_base *base,
  *  or the underlying EOF; BEV_EVENT_ERROR = handshake failure, timeout,
  *  a bad record or the underlying error (one log line says which). */
 struct bufferevent *tls_stream_bev(struct tls_stream *t);
+/** What the stream under us asks to have queued above it, asked before
+ *  each batch of records (tls_chan_wrap: chan_send_goal of the inner
+ *  chan): while it is less than two records, at most that much ciphertext
+ *  waits below us and records are cut that small (not below 1 KiB).
+ *  0 from goal, or no goal, keeps the fixed bounds. */
+void tls_stream_set_goal(struct tls_stream *t, size_t (*goal)(void *arg),
+			 void *arg);
 /** True once the handshake finished. */
 bool tls_stream_established(const struct tls_stream *t);
 /** End the stream: FLUSH encrypts what the user wrote, sends

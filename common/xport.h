@@ -30,7 +30,7 @@
 #include <sys/socket.h>
 
 #define XPORT_ABI_MAJOR 1
-#define XPORT_ABI_MINOR 1
+#define XPORT_ABI_MINOR 2
 #define XPORT_ENTRY_SYMBOL "xport_plugin_entry"
 
 struct event_base;
@@ -170,6 +170,13 @@ struct xport_ops {
 	/** Peer address of the stream; returns 0 or -errno. */
 	int (*stream_peer)(struct xport_stream *s, struct sockaddr_storage *ss,
 			   socklen_t *len);
+	/** Minor 2, optional. Bytes the host should keep queued in the
+	 *  layers it stacks on the stream (TLS, the multiplexer): whatever
+	 *  waits there waits for every later write, so the transport asks
+	 *  for a few ms of what it sends now. 0 = no preference (the host's
+	 *  own bounds). The host asks again as it writes; the value follows
+	 *  the stream's rate. */
+	uint32_t (*stream_send_goal)(struct xport_stream *s);
 };
 
 /** True when ops provides the (optional) member op. */

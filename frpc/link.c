@@ -477,6 +477,8 @@ static void dial_done(struct xport_stream *s, int err, void *arg)
 		l->carrier = tch;
 		l->mux = mux_session_new(c->base, tch->bev, true, &mc, mux_accept,
 					 mux_closed, l);
+		if (l->mux)
+			mux_session_set_goal(l->mux, chan_send_goal, tch);
 		struct mux_stream *ms = l->mux ? mux_open(l->mux) : NULL;
 		ctl_ch = ms ? chan_from_mux(ms, tch->peer) : NULL;
 		if (!ctl_ch) {

@@ -137,6 +137,7 @@ static void sess_new(struct frps *s, struct chan *ch)
 				 sess_closed, x);
 	if (!x->mux)
 		goto fail;
+	mux_session_set_goal(x->mux, chan_send_goal, ch);
 	TAILQ_INSERT_TAIL(&s->sessions, x, link);
 	return;
 fail:

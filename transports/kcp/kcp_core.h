@@ -280,6 +280,13 @@ uint32_t kcp_send_limit(const struct kcp *kcp);
  *  queue is the limit's doing, not the application's: its samples are
  *  not marked application-limited. Set before each flush. */
 void kcp_set_backlog(struct kcp *kcp, bool more);
+/** Bytes the application should keep queued above the session (kcp.so's
+ *  pair, and the layers its host stacks on it): about 5 ms of what leaves
+ *  per second (the pacing rate, or cwnd per RTT while the window binds),
+ *  at least 4 KiB. Whatever waits there waits for every later write, so a
+ *  small message written behind bulk data waits that long, not a fixed
+ *  buffer's worth at a low rate. 0 with the controller off (no opinion). */
+uint32_t kcp_host_goal(const struct kcp *kcp);
 /** Milliseconds until the pacer lets the next datagram go, when
  *  something is waiting for it; UINT32_MAX when nothing is. */
 uint32_t kcp_pace_wait(const struct kcp *kcp, uint32_t now);

@@ -132,6 +132,7 @@ struct kcp_sess {
 	uint64_t next_probe_ms;
 	/* counters */
 	uint64_t bytes_in, bytes_out, pkts_in, pkts_out, crypt_fail, bad_pkts;
+	uint32_t pair_lim;            /* our end's read high watermark */
 	/* links */
 	struct kcp_sess *next, *prev;   /* ctx->sessions */
 	struct kcp_sess *hnext;         /* listener hash chain */

@@ -13,6 +13,8 @@
 #define FEC_SKIP_GROUPS 4     /* FEC-aware fast resend from this many groups */
 #define TAIL_MIN_MS 2         /* the FEC tail guard's pause: srtt / 8 ... */
 #define TAIL_MAX_MS 25        /* ... within 2-25 ms */
+#define HOST_GOAL_MS 5        /* the host queues above us this much ... */
+#define HOST_GOAL_MIN 4096    /* ... of the send rate, at least this */
 
 /* The rate the budget fills at: the pacing rate, or the window's own
  * while snd_wnd/rmt_wnd bind (kcp_cc_flush_end). */
@@ -229,4 +231,24 @@ uint32_t kcp_send_limit(const struct kcp *k)
 	segs = k->snd_buf.n - unsent + (uint32_t)(ahead / full_charge(k)) +
 	       SEND_AHEAD_SEGS;
 	return segs < lim ? segs : lim;
+}
+
+uint32_t kcp_host_goal(const struct kcp *k)
+{
+	const struct kcp_bbr *b = &k->bbr;
+	uint64_t rate, wnd, goal;
+
+	if (!b->on)
+		return 0;
+	/* what leaves per second: the pacing rate, or less while the window
+	 * binds (STARTUP's first rounds start at the initial window at any
+	 * pacing rate) */
+	rate = rate_of(b);
+	wnd = (uint64_t)b->cwnd * 1000 / rtt_or_guess(b);
+	if (wnd < rate)
+		rate = wnd;
+	goal = rate * HOST_GOAL_MS / 1000;
+	if (goal < HOST_GOAL_MIN)
+		goal = HOST_GOAL_MIN;
+	return goal > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)goal;
 }

@@ -315,6 +315,11 @@ static int k_stream_stats(struct xport_stream *xs, struct xport_stats *st)
 	return 0;
 }
 
+static uint32_t k_stream_send_goal(struct xport_stream *xs)
+{
+	return kcp_host_goal(((struct kcp_sess *)xs)->kcp);
+}
+
 static int k_stream_peer(struct xport_stream *xs, struct sockaddr_storage *ss,
 			 socklen_t *len)
 {
@@ -343,6 +348,7 @@ static struct xport_ops kcp_ops = {
 	.stream_close = k_stream_close,
 	.stream_stats = k_stream_stats,
 	.stream_peer = k_stream_peer,
+	.stream_send_goal = k_stream_send_goal,
 };
 
 const struct xport_ops *kcp_xport_ops(const struct xport_host *host)

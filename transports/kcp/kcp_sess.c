@@ -28,6 +28,9 @@
  * smaller: every refill runs a flush over the whole send buffer (16 KiB
  * cost a quarter more CPU per byte on a window-bound link). */
 #define SND_LIMIT (64u << 10)
+/* ... and with the controller, only what kcp_host_goal asks for (a few
+ * ms of the send rate) while that is less: at a low rate, or in STARTUP's
+ * first rounds, 64 KiB would hold a small message for seconds. */
 #define CLOSE_LINGER_MS 30000
 #define PROBE_EVERY_MS 250
 #define FIN_COPIES 3
@@ -283,6 +286,19 @@ static bool drain_recv(struct kcp_sess *s)
 	return moved;
 }
 
+/* The pair's read limit follows the goal (SND_LIMIT without one). */
+static void pair_limit(struct kcp_sess *s)
+{
+	uint32_t lim = kcp_host_goal(s->kcp);
+
+	if (!lim || lim > SND_LIMIT)
+		lim = SND_LIMIT;
+	if (lim != s->pair_lim) {
+		s->pair_lim = lim;
+		bufferevent_setwatermark(s->mine, EV_READ, 0, lim);
+	}
+}
+
 /* Feed the host's bytes into KCP while the send window has room. In bulk
  * (more than latencyDup segments in flight) only whole segments are cut,
  * unless force: a half-empty segment would take a window slot of a full
@@ -326,6 +342,7 @@ static bool pump_send(struct kcp_sess *s, bool force)
 		s->bytes_out += took;
 		sent = true;
 	}
+	pair_limit(s);
 	/* a segment or more still in the pair (either end) waits for the
 	 * limit, not for the application (less is a write's tail, held to
 	 * fill a segment) */
@@ -636,6 +653,7 @@ struct kcp_sess *kcp_sess_new(struct xport_ctx *ctx, struct kcp_lsn *lsn,
 	bufferevent_setcb(s->mine, mine_read, mine_write, NULL, s);
 	bufferevent_setwatermark(s->mine, EV_WRITE, RCV_LIMIT / 2, 0);
 	bufferevent_setwatermark(s->mine, EV_READ, 0, SND_LIMIT);
+	s->pair_lim = SND_LIMIT;
 	bufferevent_enable(s->mine, EV_READ | EV_WRITE);
 	bufferevent_enable(s->user, EV_READ | EV_WRITE);
 	s->timer = evtimer_new(ctx->base, timer_cb, s);
