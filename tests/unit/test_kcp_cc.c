@@ -667,6 +667,47 @@ START_TEST(test_backlog)
 }
 END_TEST
 
+/* What the session asks its host to queue above it (kcp_host_goal): the
+ * floor while a low-rate link's window is small (a 16 KiB record there is
+ * half a second), about 5 ms of the rate on a fast link (at least the
+ * host's own 32-64 KiB bounds), nothing without the controller. */
+START_TEST(test_host_goal)
+{
+	struct path slow = {2000000, 100, 10000}, fast = {200000000, 20, 10000};
+	struct flow f;
+	struct kcp_cc_info cc;
+	uint32_t lo = UINT32_MAX, hi = 0, g;
+
+	flow_init(&f, &slow, KCP_CC_BBR, 710);
+	for (uint64_t t = 100; t <= 6000; t += 50) {
+		run_until(&f, 1, t);
+		kcp_get_cc(kcp_sim_kcp(f.sim, 0), &cc);
+		if (!cc.min_rtt)
+			continue;
+		g = kcp_host_goal(kcp_sim_kcp(f.sim, 0));
+		lo = g < lo ? g : lo;
+		hi = g > hi ? g : hi;
+	}
+	flow_free(&f);
+	printf("host goal at 2 Mbit/s x 100 ms: %u-%u bytes\n", lo, hi);
+	ck_assert_uint_eq(lo, 4096);
+	ck_assert_uint_le(hi, 4096);
+
+	flow_init(&f, &fast, KCP_CC_BBR, 711);
+	run_until(&f, 1, 3000);
+	g = kcp_host_goal(kcp_sim_kcp(f.sim, 0));
+	flow_free(&f);
+	printf("host goal at 200 Mbit/s x 20 ms: %u bytes\n", g);
+	ck_assert_uint_ge(g, 64 * 1024);
+	ck_assert_uint_le(g, 200000000 / 8 * 5 / 1000 * 3 / 2);
+
+	flow_init(&f, &fast, KCP_CC_NONE, 712);
+	run_until(&f, 1, 500);
+	ck_assert_uint_eq(kcp_host_goal(kcp_sim_kcp(f.sim, 0)), 0);
+	flow_free(&f);
+}
+END_TEST
+
 static Suite *cc_suite(void)
 {
 	Suite *s = suite_create("kcp_cc");
@@ -683,6 +724,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, test_rate_halving);
 	tcase_add_test(tc, test_app_limited);
 	tcase_add_test(tc, test_backlog);
+	tcase_add_test(tc, test_host_goal);
 	suite_add_tcase(s, tc);
 	return s;
 }

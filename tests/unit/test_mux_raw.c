@@ -398,6 +398,7 @@ struct bp {
 	uint32_t st;
 	size_t got;
 	int bad;
+	uint32_t max_frame;
 };
 
 static void bp_read_cb(struct bufferevent *bev, void *arg)
@@ -408,6 +409,8 @@ static void bp_read_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	while (mh_raw_take(b->r, &f, pl)) {
 		size_t n = evbuffer_get_length(pl);
+		if (f.type == MUX_DATA && f.length > b->max_frame)
+			b->max_frame = f.length;
 		uint8_t *p = evbuffer_pullup(pl, -1);
 		for (size_t i = 0; i < n; i++)
 			if (p[i] != mh_gen_byte(&b->st))
@@ -447,10 +450,70 @@ START_TEST(test_under_backpressure)
 	ck_assert_uint_le(queued, 32 * KIB + 64 * KIB);
 	ck_assert_uint_ge(evbuffer_get_length(bufferevent_get_output(c->bev)),
 			  8 * MIB - queued - 256 * KIB);
-	struct bp b = { &r, 7, 0, 0 };
+	struct bp b = { &r, 7, 0, 0, 0 };
 	bufferevent_setcb(r.p[1], bp_read_cb, NULL, NULL, &b);
 	bufferevent_enable(r.p[1], EV_READ);
 	ck_assert(mh_run_until(r.base, pred_bp_done, &b, 20000));
+	ck_assert_int_eq(b.bad, 0);
+	mh_raw_down(&r);
+}
+END_TEST
+
+static size_t goal_of(void *arg) { return *(size_t *)arg; }
+
+static bool pred_bp_half(void *arg)
+{
+	return ((struct bp *)arg)->got == 4 * MIB;
+}
+
+static void write_pattern(struct bufferevent *bev, uint32_t *st, size_t n)
+{
+	uint8_t *buf = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = mh_gen_byte(st);
+	bufferevent_write(bev, buf, n);
+	free(buf);
+}
+
+/* A transport that asks for a small queue above it (mux_session_set_goal)
+ * gets at most that plus one frame in under's output, and frames no
+ * larger; when it asks for nothing again, the fixed bound is back. */
+START_TEST(test_under_goal)
+{
+	struct mh_raw r;
+	struct mux_config cfg = mh_quiet_cfg();
+	size_t goal = 4 * KIB;
+	uint32_t wst = 7;
+	mh_raw_up(&r, true, &cfg);
+	mux_session_set_goal(r.sd.m, goal_of, &goal);
+	bufferevent_disable(r.p[1], EV_READ); /* the link stalls */
+	struct mh_ep *c = &r.sd.eps[r.sd.n++];
+	memset(c, 0, sizeof(*c));
+	mh_ep_attach(c, mux_open(r.sd.m));
+	mh_raw_put(&r, MUX_WINDOW_UPDATE, MUX_ACK, 1, 64 * MIB);
+	write_pattern(c->bev, &wst, 4 * MIB);
+	mh_run_for(r.base, 60);
+	size_t queued = evbuffer_get_length(bufferevent_get_output(r.p[0]));
+	/* the SYN, then data frames of at most 4 KiB until 4 KiB is passed */
+	ck_assert_uint_ge(queued, 4 * KIB);
+	ck_assert_uint_le(queued, 8 * KIB + 3 * MUX_HDR_LEN);
+	struct bp b = { &r, 7, 0, 0, 0 };
+	bufferevent_setcb(r.p[1], bp_read_cb, NULL, NULL, &b);
+	bufferevent_enable(r.p[1], EV_READ);
+	ck_assert(mh_run_until(r.base, pred_bp_half, &b, 20000));
+	ck_assert_uint_le(b.max_frame, 4 * KIB);
+	ck_assert_int_eq(b.bad, 0);
+	/* no goal any more: the fixed 32 KiB bound and 16 KiB frames */
+	goal = 0;
+	bufferevent_disable(r.p[1], EV_READ);
+	write_pattern(c->bev, &wst, 4 * MIB);
+	mh_run_for(r.base, 60);
+	queued = evbuffer_get_length(bufferevent_get_output(r.p[0]));
+	ck_assert_uint_ge(queued, 32 * KIB);
+	ck_assert_uint_le(queued, 32 * KIB + 64 * KIB);
+	bufferevent_enable(r.p[1], EV_READ);
+	ck_assert(mh_run_until(r.base, pred_bp_done, &b, 20000));
+	ck_assert_uint_gt(b.max_frame, 4 * KIB);
 	ck_assert_int_eq(b.bad, 0);
 	mh_raw_down(&r);
 }
@@ -537,6 +600,7 @@ static Suite *mux_raw_suite(void)
 	tcase_add_test(tc, test_protocol_errors);
 	tcase_add_test(tc, test_hostile_but_legal);
 	tcase_add_test(tc, test_under_backpressure);
+	tcase_add_test(tc, test_under_goal);
 	tcase_add_test(tc, test_random_frames);
 	suite_add_tcase(s, tc);
 	return s;

@@ -363,13 +363,19 @@ END_TEST
 START_TEST(kcp_abort) { abort_case(1); }
 END_TEST
 
+static size_t goal_of(void *arg) { return *(size_t *)arg; }
+
 /* A reader that stops reading: the writer's bytes stay in the writer's own
- * output (where its watermarks see them) instead of piling up below. */
-static void backpressure_case(int kcp)
+ * output (where its watermarks see them) instead of piling up below: at
+ * most two records of ciphertext, or with a transport's goal (less than
+ * that) the goal and one record cut to the goal's size. */
+static void backpressure_case(int kcp, size_t goal)
 {
 	struct env e;
 	env_up(&e, kcp);
 	start_both(&e, 0);
+	if (goal)
+		tls_stream_set_goal(e.c.t, goal_of, &goal);
 	e.s.want = 16;
 	send_pattern(&e.c, 16, 1);
 	run_until(e.base, both_got, &e, 10000);
@@ -392,6 +398,12 @@ static void backpressure_case(int kcp)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 	} while (t1.tv_sec - t0.tv_sec < 2);
 	size_t parked = evbuffer_get_length(bufferevent_get_output(e.c.bev));
+	size_t below = evbuffer_get_length(bufferevent_get_output(e.c.under));
+	if (!kcp) { /* the socket is full: TLS's own bound shows */
+		size_t bound = goal ? goal : 2 * 16384;
+		ck_assert_uint_ge(below, bound);
+		ck_assert_uint_le(below, bound + (goal ? goal : 16384) + 64);
+	}
 	/* In flight at most: our stage + ciphertext queue + socket buffers or
 	 * KCP windows (512 segments each way) + the reader's plaintext queue
 	 * and input: well under 6 MiB. */
@@ -405,10 +417,13 @@ static void backpressure_case(int kcp)
 	env_down(&e);
 }
 
-START_TEST(socketpair_backpressure) { backpressure_case(0); }
+START_TEST(socketpair_backpressure) { backpressure_case(0, 0); }
 END_TEST
 
-START_TEST(kcp_backpressure) { backpressure_case(1); }
+START_TEST(socketpair_backpressure_goal) { backpressure_case(0, 4096); }
+END_TEST
+
+START_TEST(kcp_backpressure) { backpressure_case(1, 0); }
 END_TEST
 
 /* A plain peer talking to a TLS server: one error, nothing else. */
@@ -619,6 +634,7 @@ int main(void)
 	tcase_add_test(tc, socketpair_abort);
 	tcase_add_test(tc, kcp_abort);
 	tcase_add_test(tc, socketpair_backpressure);
+	tcase_add_test(tc, socketpair_backpressure_goal);
 	tcase_add_test(tc, kcp_backpressure);
 	tcase_add_test(tc, garbage_fails_handshake);
 	tcase_add_test(tc, sniff_every_case);
