@@ -708,6 +708,33 @@ START_TEST(test_host_goal)
 }
 END_TEST
 
+/* The FEC tail guard's pause (kcp_tail_ms): srtt / 8 within 2-25 ms, but
+ * never shorter than two datagrams' time at the bottleneck, the ACK clock's
+ * own pause while the inflight cap binds (at 1 Mbit/s 22 ms, not 2.5). */
+START_TEST(test_tail_wait)
+{
+	struct path slow = {1000000, 20, 10000}, fast = {50000000, 20, 10000};
+	struct flow f;
+	uint32_t ms_slow, ms_fast;
+
+	flow_init(&f, &slow, KCP_CC_BBR, 720);
+	run_until(&f, 1, 6000);
+	ms_slow = kcp_tail_ms(kcp_sim_kcp(f.sim, 0));
+	flow_free(&f);
+	flow_init(&f, &fast, KCP_CC_BBR, 721);
+	run_until(&f, 1, 3000);
+	ms_fast = kcp_tail_ms(kcp_sim_kcp(f.sim, 0));
+	flow_free(&f);
+	printf("tail guard pause: %u ms at 1 Mbit/s x 20 ms, %u ms at 50 "
+	       "Mbit/s x 20 ms\n", ms_slow, ms_fast);
+	/* 2 x 1,378 IP bytes at 1 Mbit/s (FEC 10/3 on top: 2 x 1.3 x 11 ms) */
+	ck_assert_uint_ge(ms_slow, 20);
+	ck_assert_uint_le(ms_slow, 40);
+	ck_assert_uint_ge(ms_fast, 2);
+	ck_assert_uint_le(ms_fast, 4);
+}
+END_TEST
+
 static Suite *cc_suite(void)
 {
 	Suite *s = suite_create("kcp_cc");
@@ -725,6 +752,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, test_app_limited);
 	tcase_add_test(tc, test_backlog);
 	tcase_add_test(tc, test_host_goal);
+	tcase_add_test(tc, test_tail_wait);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -260,8 +260,10 @@ void kcp_cc_charge(struct kcp *kcp, size_t bytes, uint32_t now);
  *  the pacer holds at its rate, a copy takes the place of new data. */
 bool kcp_cc_spare(const struct kcp *kcp);
 /** How long the FEC tail guard waits after the last data datagram before
- *  it completes the open group: srtt / 8 within 2-25 ms (the controller's
- *  wait for FEC counts it too). */
+ *  it completes the open group: srtt / 8 within 2-25 ms, and with the
+ *  controller at least two full datagrams' time at the estimated
+ *  bottleneck rate (at most srtt): the ACK clock's own pause on a slow
+ *  link. The controller's wait for FEC counts it too. */
 uint32_t kcp_tail_ms(const struct kcp *kcp);
 /** FEC parity datagrams of `bytes` (as output, reserved prefix included)
  *  that the FEC layer emits right after a group's last data shard. Once a

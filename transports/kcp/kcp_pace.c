@@ -102,9 +102,24 @@ uint32_t kcp_cc_fec_wait(const struct kcp *k)
 
 uint32_t kcp_tail_ms(const struct kcp *k)
 {
+	const struct kcp_bbr *b = &k->bbr;
 	uint32_t ms = k->srtt > 0 ? (uint32_t)k->srtt / 8 : 0;
+	uint32_t clock;
 
-	return ms < TAIL_MIN_MS ? TAIL_MIN_MS : ms > TAIL_MAX_MS ? TAIL_MAX_MS : ms;
+	ms = ms < TAIL_MIN_MS ? TAIL_MIN_MS : ms > TAIL_MAX_MS ? TAIL_MAX_MS : ms;
+	/* On a slow link the ACK clock itself pauses that long: while the
+	 * inflight cap binds, the next datagram leaves when an ACK frees room,
+	 * one datagram's time at the bottleneck after the last (11 ms at
+	 * 1 Mbit/s). Filling those pauses cost a fifth more link bytes at
+	 * 1 Mbit/s; a pause of two such times is a tail. */
+	if (b->on && b->btl_bw && k->srtt > 0) {
+		clock = (uint32_t)((uint64_t)2 * b->full_seg * 1000 / b->btl_bw);
+		if (clock > (uint32_t)k->srtt)
+			clock = (uint32_t)k->srtt;
+		if (clock > ms)
+			ms = clock;
+	}
+	return ms;
 }
 
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
