@@ -64,6 +64,13 @@ int chan_stats(struct chan *c, struct xport_stats *st)
 	return c->ops->stream_stats(c->xs, st);
 }
 
+size_t chan_goal_bound(size_t goal, size_t lo, size_t hi)
+{
+	if (!goal || goal >= hi)
+		return hi;
+	return goal < lo ? lo : goal;
+}
+
 size_t chan_send_goal(void *arg)
 {
 	struct chan *c = arg;

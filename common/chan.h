@@ -39,5 +39,8 @@ int chan_stats(struct chan *c, struct xport_stats *st);
  *  keep queued (xport_ops.stream_send_goal), 0 for none or a mux chan.
  *  Takes a struct chan * as void * so it can be a layer's goal callback. */
 size_t chan_send_goal(void *c);
+/** A layer's bound under a goal: hi when there is no goal (0) or it is
+ *  above hi, else the goal, not below lo. */
+size_t chan_goal_bound(size_t goal, size_t lo, size_t hi);
 
 #endif

@@ -24,6 +24,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "chan.h"
 #include "mux_int.h"
 #include "util.h"
 
@@ -266,10 +267,7 @@ static void under_read_cb(struct bufferevent *bev, void *arg)
 size_t mux_under_high(struct mux_session *m)
 {
 	size_t goal = m->goal ? m->goal(m->goal_arg) : 0;
-	size_t high = MUX_UNDER_HIGH;
-
-	if (goal && goal < high)
-		high = goal < MUX_UNDER_MIN ? MUX_UNDER_MIN : goal;
+	size_t high = chan_goal_bound(goal, MUX_UNDER_MIN, MUX_UNDER_HIGH);
 	if (high != m->under_high) {
 		m->under_high = high;
 		bufferevent_setwatermark(m->under, EV_WRITE, high / 2, 0);

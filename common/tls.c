@@ -179,20 +179,13 @@ static void up_eof(struct tls_stream *t)
 
 /* ---- user -> network ---------------------------------------------------- */
 
-static size_t clamp_goal(size_t goal, size_t max)
-{
-	if (!goal || goal > max)
-		return max;
-	return goal < SND_MIN ? SND_MIN : goal;
-}
-
 /* SND_HIGH and SND_STAGE, or the transport's goal where that is less;
  * the watermarks follow. */
 static void send_bounds(struct tls_stream *t)
 {
 	size_t goal = t->goal ? t->goal(t->goal_arg) : 0;
-	size_t high = clamp_goal(goal, SND_HIGH);
-	size_t stage = clamp_goal(goal, SND_STAGE);
+	size_t high = chan_goal_bound(goal, SND_MIN, SND_HIGH);
+	size_t stage = chan_goal_bound(goal, SND_MIN, SND_STAGE);
 
 	if (high != t->snd_high) {
 		t->snd_high = high;
