@@ -426,6 +426,15 @@ static bool pred_bp_done(void *arg)
 	return ((struct bp *)arg)->got == 8 * MIB;
 }
 
+static void write_pattern(struct bufferevent *bev, uint32_t *st, size_t n)
+{
+	uint8_t *buf = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = mh_gen_byte(st);
+	bufferevent_write(bev, buf, n);
+	free(buf);
+}
+
 START_TEST(test_under_backpressure)
 {
 	struct mh_raw r;
@@ -436,12 +445,8 @@ START_TEST(test_under_backpressure)
 	memset(c, 0, sizeof(*c));
 	mh_ep_attach(c, mux_open(r.sd.m));
 	mh_raw_put(&r, MUX_WINDOW_UPDATE, MUX_ACK, 1, 64 * MIB);
-	uint8_t *buf = malloc(8 * MIB);
 	uint32_t st = 7;
-	for (size_t i = 0; i < 8 * MIB; i++)
-		buf[i] = mh_gen_byte(&st);
-	bufferevent_write(c->bev, buf, 8 * MIB);
-	free(buf);
+	write_pattern(c->bev, &st, 8 * MIB);
 	mh_run_for(r.base, 60);
 	/* the window allows it all, but under's output stays bounded and
 	 * the rest stays with the writer */
@@ -464,15 +469,6 @@ static size_t goal_of(void *arg) { return *(size_t *)arg; }
 static bool pred_bp_half(void *arg)
 {
 	return ((struct bp *)arg)->got == 4 * MIB;
-}
-
-static void write_pattern(struct bufferevent *bev, uint32_t *st, size_t n)
-{
-	uint8_t *buf = malloc(n);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = mh_gen_byte(st);
-	bufferevent_write(bev, buf, n);
-	free(buf);
 }
 
 /* A transport that asks for a small queue above it (mux_session_set_goal)
