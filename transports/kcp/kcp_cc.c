@@ -53,6 +53,13 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_DEEP 8          /* a cut of more than 1/8 is deep ... */
 #define QUEUE_HOLD 12         /* ... and holds further cuts this long */
 #define LATE_SKIPS 2          /* skips that make an ACK "late" */
+/* A run of standing samples this long (min_rtt / RUN_DIV, RUN_MIN_SAMPLES
+ * of them at least) that delivered under RUN_RATE_NUM/RUN_RATE_DEN of the
+ * estimate is a slower path, judged without waiting for a window. */
+#define RUN_DIV 3
+#define RUN_MIN_SAMPLES 8
+#define RUN_RATE_NUM 5
+#define RUN_RATE_DEN 8
 
 static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
 				       1000, 1000, 1000, 1000};
@@ -175,6 +182,7 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 	if (s->copies) {
 		b->round_retx++;
 		b->q_retx++;
+		b->s_retx++;
 	}
 	b->inflight += c;
 	s->charge = c;
@@ -245,6 +253,32 @@ void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 	s->charge = 0;
 }
 
+/* The run of samples above the standing-queue margin (with the same
+ * jitter allowance as the windows) restarts at every sample below it and
+ * while the application limits the flow. */
+static void standing_run(struct kcp *k, uint32_t rtt, uint32_t now)
+{
+	struct kcp_bbr *b = &k->bbr;
+	uint32_t margin = margin_of(b, QUEUE_FRAC, QUEUE_MAX_MS);
+
+	if (k->rttvar > 0 && (uint32_t)k->rttvar > margin)
+		margin = (uint32_t)k->rttvar;
+	if (!b->s_ms || b->app_limited || rtt <= b->min_rtt + margin) {
+		b->s_ms = now;
+		b->s_n = 0;
+		b->s_min = 0;
+		b->s_retx = 0;
+		b->s_del = b->delivered;
+		return;
+	}
+	if (!b->s_n)
+		b->s_first = rtt;
+	b->s_last = rtt;
+	b->s_n++;
+	if (!b->s_min || rtt < b->s_min)
+		b->s_min = rtt;
+}
+
 void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
@@ -263,6 +297,7 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 		b->min_rtt = rtt;
 		b->min_rtt_ms = now;
 	}
+	standing_run(k, rtt, now);
 }
 
 static uint64_t bw_max(const struct kcp_bbr *b)
@@ -289,6 +324,42 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
 	b->btl_bw = bw_max(b);
 }
 
+/* The windows wait for their fixed boundaries: after a rate halving the
+ * first window whose every sample stood began up to an RTT after the
+ * samples showed the queue, and 2.6-3.3 new BDPs were queued when it
+ * ended (drained 5.3-6.9 RTTs after the halving, by its phase against the
+ * windows). So a run of standing samples a third of the min RTT long
+ * (RUN_MIN_SAMPLES at least) is judged at once, as a window of its own,
+ * when it shows a slower path: it delivered under 5/8 of the estimate
+ * (PROBE_BW's probe delivers the estimate), and its samples rose as a
+ * queue fed at the estimate and drained at that rate rises. The rise rules
+ * out jitter: on a 30 ms path with 4 ms of it, runs of 9-22 ms delivered
+ * 40-60 % of the estimate (ACKs held back) while their samples rose 4 ms
+ * at most; after a halving at 50 ms they rose 8 ms in 17. Only outside a
+ * deep cut's hold and STARTUP's settling: a newcomer's STARTUP is left to
+ * the windows. */
+static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now)
+{
+	uint32_t span = (uint32_t)tdiff(now, b->s_ms);
+	uint64_t got, rate;
+
+	if (b->mode != BBR_PROBE_BW || !b->min_rtt || !b->s_ms ||
+	    b->s_n < RUN_MIN_SAMPLES || span < b->min_rtt / RUN_DIV ||
+	    b->q_cut || b->settling)
+		return false;
+	got = b->delivered - b->s_del +
+	      (uint64_t)b->s_retx * seg_charge_full(b);
+	rate = got * 1000 / span;
+	if (rate * RUN_RATE_DEN >= b->btl_bw * RUN_RATE_NUM ||
+	    b->s_last <= b->s_first)
+		return false;
+	/* a queue that grows as fast as the deliveries fell short: sent at
+	 * the estimate and delivered at rate, the samples rise by
+	 * span x (1 - rate / estimate); 3/4 of that allows the ms clock */
+	return (uint64_t)(b->s_last - b->s_first) * 4 * b->btl_bw >=
+	       3 * (uint64_t)span * (b->btl_bw - rate);
+}
+
 /* A standing queue: every RTT sample over one min_rtt of time (and at
  * least QUEUE_MIN_SAMPLES of them) sat well above the propagation delay, so the queue did not empty once (checked
  * per min_rtt of time, not per round, because a growing queue stretches
@@ -300,7 +371,7 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
  * estimate, and DRAIN (pacing gain 1/2.885) empties the queue before
  * PROBE_BW resumes. */
 static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
-				 int32_t rttvar)
+				 int32_t rttvar, bool run)
 {
 	/* an eighth of the RTT covers a jittery path's spread (min/16 read
 	 * a 50 ms link's 3 ms of jitter as a queue and cut a lossy session
@@ -362,7 +433,12 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 		if (rate < b->btl_bw) {
 			/* small cuts correct the max filter's upward error
 			 * at low rates; they may repeat */
-			if (rate < b->btl_bw - b->btl_bw / QUEUE_DEEP) {
+			/* a run's cut measured the slower path itself:
+			 * it holds nothing (held, a cut on a run that
+			 * began before the halving reached the ACKs left
+			 * the estimate at 29 of 25 Mbit/s and a standing
+			 * queue for 12 windows) */
+			if (rate < b->btl_bw - b->btl_bw / QUEUE_DEEP && !run) {
 				b->q_cut = true;
 				b->q_hold = 0;
 			}
@@ -485,6 +561,7 @@ static void update_state(struct kcp *k, uint32_t now)
 		if (b->startup_drain)
 			b->settling = true;
 		b->startup_drain = false;
+		b->run_drain = false;
 		enter_probe_bw(b, now);
 	}
 	if (b->mode == BBR_PROBE_BW)
@@ -589,6 +666,10 @@ static void set_rate_and_cwnd(struct kcp *k, uint64_t acked)
 		uint64_t c = (uint64_t)b->cwnd + acked;
 
 		b->cwnd = (uint32_t)(c < target ? c : target);
+		/* one BDP in flight is where DRAIN ends */
+		if (b->mode == BBR_DRAIN && b->run_drain &&
+		    b->cwnd > bdp(b, GAIN_UNIT))
+			b->cwnd = (uint32_t)bdp(b, GAIN_UNIT);
 	}
 	if (b->cwnd < min_cwnd)
 		b->cwnd = min_cwnd;
@@ -624,6 +705,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
 	uint64_t acked = b->rs_acked;
+	bool run;
 
 	b->round_start = false;
 	if (!b->rs_valid)
@@ -690,10 +772,26 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 			b->ck2_del = b->delivered;
 		}
 	}
-	if (b->min_rtt && tdiff(now, b->q_ms) >= (int32_t)b->min_rtt &&
-	    (b->q_n >= QUEUE_MIN_SAMPLES || b->q_app ||
-	     tdiff(now, b->q_ms) >= QUEUE_WIN_MAX_MS)) {
-		check_standing_queue(b, now, k->rttvar);
+	run = standing_run_slow(b, now);
+	if (run) {
+		/* the run is the window judged */
+		b->q_ms = b->s_ms;
+		b->q_del = b->s_del;
+		b->q_retx = b->s_retx;
+		b->q_n = b->s_n;
+		b->q_min = b->s_min;
+		b->q_app = false;
+		b->s_ms = 0;
+	}
+	if (run || (b->min_rtt && tdiff(now, b->q_ms) >= (int32_t)b->min_rtt &&
+		    (b->q_n >= QUEUE_MIN_SAMPLES || b->q_app ||
+		     tdiff(now, b->q_ms) >= QUEUE_WIN_MAX_MS))) {
+		check_standing_queue(b, now, k->rttvar, run);
+		/* the queue the slower path built drains at the link's
+		 * rate: nothing new leaves until it is gone */
+		if (run && b->mode == BBR_DRAIN)
+			b->run_drain = true;
+
 		b->q_ms = now;
 		b->q_min = 0;
 		b->q_retx = 0;

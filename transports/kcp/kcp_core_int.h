@@ -63,6 +63,7 @@ struct kcp_bbr {
 	uint8_t cycle;              /* PROBE_BW gain phase 0..7 */
 	bool full_pipe, app_rs, rs_valid, round_start, probe_rtt_round;
 	bool startup_drain;         /* DRAIN after STARTUP */
+	bool run_drain;             /* DRAIN after a cut on a standing run */
 	bool settling;              /* PROBE_BW, startup's queue not gone yet */
 	bool startup_standing;      /* STARTUP: last round's queue stood */
 	bool parity_paced;          /* the FEC layer charges parity itself */
@@ -93,6 +94,11 @@ struct kcp_bbr {
 	uint32_t q_retx;            /* retransmissions in it */
 	uint32_t q_n;               /* RTT samples in it */
 	bool q_app;                 /* application-limited at some point */
+	/* the run of RTT samples that stood above the margin, up to now */
+	uint32_t s_ms, s_n;         /* its start, samples */
+	uint32_t s_min, s_first, s_last; /* its least, first, last sample */
+	uint32_t s_retx;            /* retransmissions in it */
+	uint64_t s_del;             /* delivered at its start */
 	bool q_cut;                 /* deep cut, queue not seen gone since */
 	uint32_t q_hold;            /* standing windows since that cut */
 	uint64_t cut_del, cut_bw;   /* delivered at the last cut, its rate */
