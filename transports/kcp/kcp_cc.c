@@ -345,7 +345,7 @@ static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now)
 
 	if (b->mode != BBR_PROBE_BW || !b->min_rtt || !b->s_ms ||
 	    b->s_n < RUN_MIN_SAMPLES || span < b->min_rtt / RUN_DIV ||
-	    b->q_cut || b->settling)
+	    span < MIN_SAMPLE_MS || b->q_cut || b->settling)
 		return false;
 	got = b->delivered - b->s_del +
 	      (uint64_t)b->s_retx * seg_charge_full(b);
@@ -432,12 +432,12 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 			rate = b->btl_bw / 2;
 		if (rate < b->btl_bw) {
 			/* small cuts correct the max filter's upward error
-			 * at low rates; they may repeat */
-			/* a run's cut measured the slower path itself:
-			 * it holds nothing (held, a cut on a run that
-			 * began before the halving reached the ACKs left
-			 * the estimate at 29 of 25 Mbit/s and a standing
-			 * queue for 12 windows) */
+			 * at low rates; they may repeat. A run's cut
+			 * measured the slower path itself and holds
+			 * nothing (held, a cut on a run that began before
+			 * the halving reached the ACKs left the estimate
+			 * at 29 of 25 Mbit/s and a standing queue for 12
+			 * windows). */
 			if (rate < b->btl_bw - b->btl_bw / QUEUE_DEEP && !run) {
 				b->q_cut = true;
 				b->q_hold = 0;
@@ -791,7 +791,6 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 		 * rate: nothing new leaves until it is gone */
 		if (run && b->mode == BBR_DRAIN)
 			b->run_drain = true;
-
 		b->q_ms = now;
 		b->q_min = 0;
 		b->q_retx = 0;
