@@ -253,16 +253,37 @@ void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 	s->charge = 0;
 }
 
-/* The run of samples above the standing-queue margin (with the same
- * jitter allowance as the windows) restarts at every sample below it and
- * while the application limits the flow. */
+/* How far above min_rtt an RTT sample means a standing queue. An eighth
+ * of the RTT covers a jittery path's spread (min/16 read a 50 ms link's
+ * 3 ms of jitter as a queue and cut a lossy session to 2 % of its rate);
+ * at most 10 ms, so a long path does not keep a standing queue of min/8
+ * (25 ms at 200 ms) unseen; and a jittery path's RTT varies without any
+ * queue, so never below rttvar. */
+static uint32_t standing_margin(const struct kcp_bbr *b, int32_t rttvar)
+{
+	uint32_t margin = margin_of(b, QUEUE_FRAC, QUEUE_MAX_MS);
+
+	return rttvar > 0 && (uint32_t)rttvar > margin ? (uint32_t)rttvar
+						       : margin;
+}
+
+/* What the link carried for us since del0: new data delivered plus the
+ * repairs of what random loss took (on a lossy path those are most of the
+ * shortfall, and not a sign of a queue). */
+static uint64_t carried_since(const struct kcp_bbr *b, uint64_t del0,
+			      uint32_t retx)
+{
+	return b->delivered - del0 + (uint64_t)retx * seg_charge_full(b);
+}
+
+/* The run of samples above the standing-queue margin (the windows' own)
+ * restarts at every sample below it and while the application limits
+ * the flow. */
 static void standing_run(struct kcp *k, uint32_t rtt, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
-	uint32_t margin = margin_of(b, QUEUE_FRAC, QUEUE_MAX_MS);
+	uint32_t margin = standing_margin(b, k->rttvar);
 
-	if (k->rttvar > 0 && (uint32_t)k->rttvar > margin)
-		margin = (uint32_t)k->rttvar;
 	if (!b->s_ms || b->app_limited || rtt <= b->min_rtt + margin) {
 		b->s_ms = now;
 		b->s_n = 0;
@@ -347,8 +368,7 @@ static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now)
 	    b->s_n < RUN_MIN_SAMPLES || span < b->min_rtt / RUN_DIV ||
 	    span < MIN_SAMPLE_MS || b->q_cut || b->settling)
 		return false;
-	got = b->delivered - b->s_del +
-	      (uint64_t)b->s_retx * seg_charge_full(b);
+	got = carried_since(b, b->s_del, b->s_retx);
 	rate = got * 1000 / span;
 	if (rate * RUN_RATE_DEN >= b->btl_bw * RUN_RATE_NUM ||
 	    b->s_last <= b->s_first)
@@ -373,21 +393,10 @@ static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now)
 static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 				 int32_t rttvar, bool run)
 {
-	/* an eighth of the RTT covers a jittery path's spread (min/16 read
-	 * a 50 ms link's 3 ms of jitter as a queue and cut a lossy session
-	 * to 2 % of its rate); at most 10 ms, so a long path does not keep a
-	 * standing queue of min/8 (25 ms at 200 ms) unseen */
-	uint32_t margin = margin_of(b, QUEUE_FRAC, QUEUE_MAX_MS);
+	uint32_t margin = standing_margin(b, rttvar);
 	uint32_t span = (uint32_t)tdiff(now, b->q_ms);
-	/* what the link carried for us: new data delivered plus the repairs
-	 * of what random loss took (on a lossy path those are most of the
-	 * shortfall, and not a sign of a queue) */
-	uint64_t got = b->delivered - b->q_del +
-		       (uint64_t)b->q_retx * seg_charge_full(b);
+	uint64_t got = carried_since(b, b->q_del, b->q_retx);
 
-	/* a jittery path's RTT varies without any queue */
-	if (rttvar > 0 && (uint32_t)rttvar > margin)
-		margin = (uint32_t)rttvar;
 	/* An application-limited window measures the application, and a
 	 * handful of samples is not "every sample": neither says queue. */
 	if (b->q_app || b->q_n < QUEUE_MIN_SAMPLES) {
