@@ -452,6 +452,9 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 				b->q_hold = 0;
 			}
 			b->btl_bw = rate;
+			b->cuts++;
+			if (run)
+				b->run_cuts++;
 			b->cut_del = b->delivered;
 			b->cut_bw = rate;
 			for (int i = 0; i < BBR_BW_ROUNDS; i++)
@@ -826,4 +829,6 @@ void kcp_get_cc(const struct kcp *k, struct kcp_cc_info *in)
 	in->state = b->mode;
 	in->rounds = b->rounds;
 	in->app_limited = b->app_limited != 0;
+	in->cuts = b->cuts;
+	in->run_cuts = b->run_cuts;
 }

@@ -114,6 +114,8 @@ struct kcp_cc_info {
 	uint32_t state;       /* 0 startup 1 drain 2 probe_bw 3 probe_rtt */
 	uint32_t rounds;      /* round trips counted so far */
 	bool app_limited;     /* samples now measure the application */
+	uint32_t cuts;        /* estimate cut on a standing queue ... */
+	uint32_t run_cuts;    /* ... of which on a standing run */
 };
 
 /** Counters, monotonic (kcp-go SNMP names in brackets). */

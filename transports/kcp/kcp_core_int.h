@@ -64,6 +64,7 @@ struct kcp_bbr {
 	bool full_pipe, app_rs, rs_valid, round_start, probe_rtt_round;
 	bool startup_drain;         /* DRAIN after STARTUP */
 	bool run_drain;             /* DRAIN after a cut on a standing run */
+	uint32_t cuts, run_cuts;    /* estimate cuts, those on a run */
 	bool settling;              /* PROBE_BW, startup's queue not gone yet */
 	bool startup_standing;      /* STARTUP: last round's queue stood */
 	bool parity_paced;          /* the FEC layer charges parity itself */
