@@ -599,7 +599,7 @@ START_TEST(test_rate_halving)
 	/* 2.6-5.0 RTTs over these: the samples show the queue about an RTT
 	 * late, a third of an RTT of them shows the slower path, and then
 	 * nothing new leaves until one BDP is in flight, so the queue drains
-	 * at the link's rate (docs/kcp-congestion.md; 5.3-6.9 before, and
+	 * at the link's rate (docs/kcp-congestion.md; 4.9-6.9 before, and
 	 * one moment in fourteen still takes 19). */
 	ck_assert_msg(drained && drained - h->at_ms <= 5 * p.rtt_ms,
 		      "queue still above 0.25 BDP 5 RTT after (drained at "

@@ -348,7 +348,7 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
 /* The windows wait for their fixed boundaries: after a rate halving the
  * first window whose every sample stood began up to an RTT after the
  * samples showed the queue, and 2.6-3.3 new BDPs were queued when it
- * ended (drained 5.3-6.9 RTTs after the halving, by its phase against the
+ * ended (drained 4.9-6.9 RTTs after the halving, by its phase against the
  * windows). So a run of standing samples a third of the min RTT long
  * (RUN_MIN_SAMPLES at least) is judged at once, as a window of its own,
  * when it shows a slower path: it delivered under 5/8 of the estimate
