@@ -181,8 +181,8 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 	 * retransmissions cannot add to a queue behind the cap's back */
 	if (s->copies) {
 		b->round_retx++;
-		b->q_retx++;
-		b->s_retx++;
+		b->q.retx++;
+		b->run.retx++;
 	}
 	b->inflight += c;
 	s->charge = c;
@@ -267,13 +267,29 @@ static uint32_t standing_margin(const struct kcp_bbr *b, int32_t rttvar)
 						       : margin;
 }
 
-/* What the link carried for us since del0: new data delivered plus the
- * repairs of what random loss took (on a lossy path those are most of the
- * shortfall, and not a sign of a queue). */
-static uint64_t carried_since(const struct kcp_bbr *b, uint64_t del0,
-			      uint32_t retx)
+/* What the link carried for us since a span began: new data delivered
+ * plus the repairs of what random loss took (on a lossy path those are
+ * most of the shortfall, and not a sign of a queue). */
+static uint64_t carried_since(const struct kcp_bbr *b,
+			      const struct kcp_span *sp)
 {
-	return b->delivered - del0 + (uint64_t)retx * seg_charge_full(b);
+	return b->delivered - sp->del + (uint64_t)sp->retx * seg_charge_full(b);
+}
+
+static void span_start(struct kcp_span *sp, uint32_t now, uint64_t del)
+{
+	sp->ms = now;
+	sp->n = 0;
+	sp->min = 0;
+	sp->retx = 0;
+	sp->del = del;
+}
+
+static void span_add(struct kcp_span *sp, uint32_t rtt)
+{
+	if (!sp->min || rtt < sp->min)
+		sp->min = rtt;
+	sp->n++;
 }
 
 /* The run of samples above the standing-queue margin (the windows' own)
@@ -284,20 +300,14 @@ static void standing_run(struct kcp *k, uint32_t rtt, uint32_t now)
 	struct kcp_bbr *b = &k->bbr;
 	uint32_t margin = standing_margin(b, k->rttvar);
 
-	if (!b->s_ms || b->app_limited || rtt <= b->min_rtt + margin) {
-		b->s_ms = now;
-		b->s_n = 0;
-		b->s_min = 0;
-		b->s_retx = 0;
-		b->s_del = b->delivered;
+	if (!b->run.ms || b->app_limited || rtt <= b->min_rtt + margin) {
+		span_start(&b->run, now, b->delivered);
 		return;
 	}
-	if (!b->s_n)
-		b->s_first = rtt;
-	b->s_last = rtt;
-	b->s_n++;
-	if (!b->s_min || rtt < b->s_min)
-		b->s_min = rtt;
+	if (!b->run.n)
+		b->run_first = rtt;
+	b->run_last = rtt;
+	span_add(&b->run, rtt);
 }
 
 void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
@@ -310,9 +320,7 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 		b->round_rtt = rtt;
 	if (rtt > b->round_rtt_max)
 		b->round_rtt_max = rtt;
-	if (!b->q_min || rtt < b->q_min)
-		b->q_min = rtt;
-	b->q_n++;
+	span_add(&b->q, rtt);
 	/* expiry is PROBE_RTT's business (update_state) */
 	if (!b->min_rtt || rtt <= b->min_rtt) {
 		b->min_rtt = rtt;
@@ -361,22 +369,22 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
  * the windows. */
 static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now)
 {
-	uint32_t span = (uint32_t)tdiff(now, b->s_ms);
+	uint32_t span = (uint32_t)tdiff(now, b->run.ms);
 	uint64_t got, rate;
 
-	if (b->mode != BBR_PROBE_BW || !b->min_rtt || !b->s_ms ||
-	    b->s_n < RUN_MIN_SAMPLES || span < b->min_rtt / RUN_DIV ||
+	if (b->mode != BBR_PROBE_BW || !b->min_rtt || !b->run.ms ||
+	    b->run.n < RUN_MIN_SAMPLES || span < b->min_rtt / RUN_DIV ||
 	    span < MIN_SAMPLE_MS || b->q_cut || b->settling)
 		return false;
-	got = carried_since(b, b->s_del, b->s_retx);
+	got = carried_since(b, &b->run);
 	rate = got * 1000 / span;
 	if (rate * RUN_RATE_DEN >= b->btl_bw * RUN_RATE_NUM ||
-	    b->s_last <= b->s_first)
+	    b->run_last <= b->run_first)
 		return false;
 	/* a queue that grows as fast as the deliveries fell short: sent at
 	 * the estimate and delivered at rate, the samples rise by
 	 * span x (1 - rate / estimate); 3/4 of that allows the ms clock */
-	return (uint64_t)(b->s_last - b->s_first) * 4 * b->btl_bw >=
+	return (uint64_t)(b->run_last - b->run_first) * 4 * b->btl_bw >=
 	       3 * (uint64_t)span * (b->btl_bw - rate);
 }
 
@@ -394,17 +402,17 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 				 int32_t rttvar, bool run)
 {
 	uint32_t margin = standing_margin(b, rttvar);
-	uint32_t span = (uint32_t)tdiff(now, b->q_ms);
-	uint64_t got = carried_since(b, b->q_del, b->q_retx);
+	uint32_t span = (uint32_t)tdiff(now, b->q.ms);
+	uint64_t got = carried_since(b, &b->q);
 
 	/* An application-limited window measures the application, and a
 	 * handful of samples is not "every sample": neither says queue. */
-	if (b->q_app || b->q_n < QUEUE_MIN_SAMPLES) {
+	if (b->q_app || b->q.n < QUEUE_MIN_SAMPLES) {
 		b->queue_rounds = 0;
 		return;
 	}
-	if (b->mode != BBR_PROBE_BW || !b->q_min ||
-	    b->q_min <= b->min_rtt + margin) {
+	if (b->mode != BBR_PROBE_BW || !b->q.min ||
+	    b->q.min <= b->min_rtt + margin) {
 		if (b->mode == BBR_PROBE_BW) {
 			b->settling = false;
 			b->q_cut = false;
@@ -787,28 +795,20 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 	run = standing_run_slow(b, now);
 	if (run) {
 		/* the run is the window judged */
-		b->q_ms = b->s_ms;
-		b->q_del = b->s_del;
-		b->q_retx = b->s_retx;
-		b->q_n = b->s_n;
-		b->q_min = b->s_min;
+		b->q = b->run;
 		b->q_app = false;
-		b->s_ms = 0;
+		b->run.ms = 0;
 	}
-	if (run || (b->min_rtt && tdiff(now, b->q_ms) >= (int32_t)b->min_rtt &&
-		    (b->q_n >= QUEUE_MIN_SAMPLES || b->q_app ||
-		     tdiff(now, b->q_ms) >= QUEUE_WIN_MAX_MS))) {
+	if (run || (b->min_rtt && tdiff(now, b->q.ms) >= (int32_t)b->min_rtt &&
+		    (b->q.n >= QUEUE_MIN_SAMPLES || b->q_app ||
+		     tdiff(now, b->q.ms) >= QUEUE_WIN_MAX_MS))) {
 		check_standing_queue(b, now, k->rttvar, run);
 		/* the queue the slower path built drains at the link's
 		 * rate: nothing new leaves until it is gone */
 		if (run && b->mode == BBR_DRAIN)
 			b->run_drain = true;
-		b->q_ms = now;
-		b->q_min = 0;
-		b->q_retx = 0;
-		b->q_n = 0;
+		span_start(&b->q, now, b->delivered);
 		b->q_app = b->app_limited != 0;
-		b->q_del = b->delivered;
 	}
 	update_state(k, now);
 	set_rate_and_cwnd(k, acked);

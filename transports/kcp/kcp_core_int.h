@@ -57,6 +57,15 @@ struct kcp_seg {
 /* BBR state (kcp_cc.c). Byte counts are link bytes: what the core outputs
  * plus the per-datagram extra, scaled by the FEC parity ratio. */
 #define BBR_BW_ROUNDS 10
+/* A stretch of RTT samples the controller judges for a standing queue. */
+struct kcp_span {
+	uint32_t ms;                /* its start, 0 = none yet */
+	uint32_t n;                 /* RTT samples in it */
+	uint32_t min;               /* its least sample */
+	uint32_t retx;              /* retransmissions in it */
+	uint64_t del;               /* delivered at its start */
+};
+
 struct kcp_bbr {
 	bool on;
 	uint8_t mode;               /* BBR_STARTUP .. BBR_PROBE_RTT */
@@ -90,16 +99,10 @@ struct kcp_bbr {
 	uint32_t queue_rounds;      /* rounds in a row with a standing queue */
 	uint32_t cycle_ms, probe_rtt_done;
 	uint32_t prior_cwnd;        /* cwnd when PROBE_RTT began */
-	uint32_t q_ms, q_min;       /* standing-queue window: start, min RTT */
-	uint64_t q_del;             /* delivered at its start */
-	uint32_t q_retx;            /* retransmissions in it */
-	uint32_t q_n;               /* RTT samples in it */
+	struct kcp_span q;          /* standing-queue window */
 	bool q_app;                 /* application-limited at some point */
-	/* the run of RTT samples that stood above the margin, up to now */
-	uint32_t s_ms, s_n;         /* its start, samples */
-	uint32_t s_min, s_first, s_last; /* its least, first, last sample */
-	uint32_t s_retx;            /* retransmissions in it */
-	uint64_t s_del;             /* delivered at its start */
+	struct kcp_span run;        /* RTT samples above the margin, up to now */
+	uint32_t run_first, run_last; /* the run's first and last sample */
 	bool q_cut;                 /* deep cut, queue not seen gone since */
 	uint32_t q_hold;            /* standing windows since that cut */
 	uint64_t cut_del, cut_bw;   /* delivered at the last cut, its rate */
