@@ -53,10 +53,13 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define QUEUE_DEEP 8          /* a cut of more than 1/8 is deep ... */
 #define QUEUE_HOLD 12         /* ... and holds further cuts this long */
 #define LATE_SKIPS 2          /* skips that make an ACK "late" */
-/* A run of standing samples this long (min_rtt / RUN_DIV, RUN_MIN_SAMPLES
- * of them at least) that delivered under RUN_RATE_NUM/RUN_RATE_DEN of the
- * estimate is a slower path, judged without waiting for a window. */
-#define RUN_DIV 3
+/* A stretch of standing samples this long (min_rtt / RUN_DIV,
+ * RUN_MIN_SAMPLES of them at least) that delivered under
+ * RUN_RATE_NUM/RUN_RATE_DEN of the estimate is a slower path, judged
+ * without waiting for a window. Half the min RTT, not a third: the last
+ * third of a run, judged at every ACK, found jitter's 3-4 ms rises
+ * (test_app_limited) and cut. */
+#define RUN_DIV 2
 #define RUN_MIN_SAMPLES 8
 #define RUN_RATE_NUM 5
 #define RUN_RATE_DEN 8
@@ -292,22 +295,61 @@ static void span_add(struct kcp_span *sp, uint32_t rtt)
 	sp->n++;
 }
 
+/* The shortest stretch of a run that may be judged: half the min RTT,
+ * MIN_SAMPLE_MS at least. */
+static uint32_t run_len(const struct kcp_bbr *b)
+{
+	uint32_t len = b->min_rtt / RUN_DIV;
+
+	return len > MIN_SAMPLE_MS ? len : MIN_SAMPLE_MS;
+}
+
+static void run_mark(struct kcp_bbr *b, uint32_t now, uint32_t rtt)
+{
+	struct kcp_run_mark *m;
+
+	if (b->run_marks == BBR_RUN_MARKS) {
+		memmove(&b->run_mark[0], &b->run_mark[1],
+			(BBR_RUN_MARKS - 1) * sizeof(b->run_mark[0]));
+		b->run_marks--;
+	}
+	m = &b->run_mark[b->run_marks++];
+	m->ms = now;
+	m->n = b->run.n;
+	m->retx = b->run.retx;
+	m->rtt = rtt;
+	m->del = b->delivered;
+}
+
 /* The run of samples above the standing-queue margin (the windows' own)
  * restarts at every sample below it and while the application limits
- * the flow. */
+ * the flow. Marks every run_len / (BBR_RUN_MARKS - 1) let the judge take
+ * its last stretch, not all of it: a run that began in PROBE_BW's 5/4
+ * phase, before a rate halving reached the ACKs, averaged the old rate
+ * in until a window's end judged it first (a cut to 32 of 25 Mbit/s). */
 static void standing_run(struct kcp *k, uint32_t rtt, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
 	uint32_t margin = standing_margin(b, k->rttvar);
+	const struct kcp_run_mark *last;
 
 	if (!b->run.ms || b->app_limited || rtt <= b->min_rtt + margin) {
 		span_start(&b->run, now, b->delivered);
+		b->run_marks = 0;
+		run_mark(b, now, 0);
 		return;
 	}
-	if (!b->run.n)
-		b->run_first = rtt;
+	if (!b->run_mark[0].rtt && b->run_mark[0].ms == b->run.ms)
+		b->run_mark[0].rtt = rtt;
 	b->run_last = rtt;
 	span_add(&b->run, rtt);
+	/* marks far enough apart, in time and samples, that the oldest is
+	 * a stretch back */
+	last = &b->run_mark[b->run_marks - 1];
+	if (tdiff(now, last->ms) >=
+		    (int32_t)(run_len(b) / (BBR_RUN_MARKS - 1)) &&
+	    (b->run.n - last->n) * (BBR_RUN_MARKS - 1) >= RUN_MIN_SAMPLES)
+		run_mark(b, now, rtt);
 }
 
 void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
@@ -357,34 +399,56 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
  * first window whose every sample stood began up to an RTT after the
  * samples showed the queue, and 2.6-3.3 new BDPs were queued when it
  * ended (drained 4.9-6.9 RTTs after the halving, by its phase against the
- * windows). So a run of standing samples a third of the min RTT long
- * (RUN_MIN_SAMPLES at least) is judged at once, as a window of its own,
- * when it shows a slower path: it delivered under 5/8 of the estimate
+ * windows). So the last stretch of a run of standing samples, half the
+ * min RTT long (RUN_MIN_SAMPLES at least), is judged at every ACK, as a
+ * window of its own, and cuts when it shows a slower path: it delivered
+ * under 5/8 of the estimate
  * (PROBE_BW's probe delivers the estimate), and its samples rose as a
  * queue fed at the estimate and drained at that rate rises. The rise rules
  * out jitter: on a 30 ms path with 4 ms of it, runs of 9-22 ms delivered
  * 40-60 % of the estimate (ACKs held back) while their samples rose 4 ms
- * at most; after a halving at 50 ms they rose 8 ms in 17. Only outside a
+ * at most; after a halving at 50 ms they rose 7-10 ms in 17. The last
+ * stretch, not the whole run: a run that began in the 5/4 phase's queue
+ * before the halving reached the ACKs averaged the old rate in, a
+ * window's end came first and cut to 32 of 25 Mbit/s, and the deep cut's
+ * hold kept a standing queue for 12 windows (19 RTTs). Only outside a
  * deep cut's hold and STARTUP's settling: a newcomer's STARTUP is left to
  * the windows. */
-static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now)
+static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now,
+			      struct kcp_span *sp)
 {
-	uint32_t span = (uint32_t)tdiff(now, b->run.ms);
+	const struct kcp_run_mark *m = NULL;
+	uint32_t span, first;
 	uint64_t got, rate;
 
 	if (b->mode != BBR_PROBE_BW || !b->min_rtt || !b->run.ms ||
-	    b->run.n < RUN_MIN_SAMPLES || span < b->min_rtt / RUN_DIV ||
-	    span < MIN_SAMPLE_MS || b->q_cut || b->settling)
+	    b->q_cut || b->settling)
 		return false;
-	got = carried_since(b, &b->run);
+	/* the newest mark a stretch's length and samples back */
+	for (uint32_t i = b->run_marks; i-- > 0;)
+		if (tdiff(now, b->run_mark[i].ms) >= (int32_t)run_len(b) &&
+		    b->run.n - b->run_mark[i].n >= RUN_MIN_SAMPLES) {
+			m = &b->run_mark[i];
+			break;
+		}
+	if (!m || !m->rtt)
+		return false;
+	span = (uint32_t)tdiff(now, m->ms);
+	sp->ms = m->ms;
+	sp->n = b->run.n - m->n;
+	sp->min = b->run.min;
+	sp->retx = b->run.retx - m->retx;
+	sp->del = m->del;
+	first = m->rtt;
+	got = carried_since(b, sp);
 	rate = got * 1000 / span;
 	if (rate * RUN_RATE_DEN >= b->btl_bw * RUN_RATE_NUM ||
-	    b->run_last <= b->run_first)
+	    b->run_last <= first)
 		return false;
 	/* a queue that grows as fast as the deliveries fell short: sent at
 	 * the estimate and delivered at rate, the samples rise by
 	 * span x (1 - rate / estimate); 3/4 of that allows the ms clock */
-	return (uint64_t)(b->run_last - b->run_first) * 4 * b->btl_bw >=
+	return (uint64_t)(b->run_last - first) * 4 * b->btl_bw >=
 	       3 * (uint64_t)span * (b->btl_bw - rate);
 }
 
@@ -411,8 +475,10 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 		b->queue_rounds = 0;
 		return;
 	}
+	/* a run's samples stood by the margin of their time (the queue it
+	 * judges raises rttvar, and with it the margin, as it grows) */
 	if (b->mode != BBR_PROBE_BW || !b->q.min ||
-	    b->q.min <= b->min_rtt + margin) {
+	    (!run && b->q.min <= b->min_rtt + margin)) {
 		if (b->mode == BBR_PROBE_BW) {
 			b->settling = false;
 			b->q_cut = false;
@@ -725,6 +791,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
 	uint64_t acked = b->rs_acked;
+	struct kcp_span sp;
 	bool run;
 
 	b->round_start = false;
@@ -792,10 +859,10 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 			b->ck2_del = b->delivered;
 		}
 	}
-	run = standing_run_slow(b, now);
+	run = standing_run_slow(b, now, &sp);
 	if (run) {
-		/* the run is the window judged */
-		b->q = b->run;
+		/* the run's stretch is the window judged */
+		b->q = sp;
 		b->q_app = false;
 		b->run.ms = 0;
 	}

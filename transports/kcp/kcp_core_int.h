@@ -66,6 +66,15 @@ struct kcp_span {
 	uint64_t del;               /* delivered at its start */
 };
 
+/* A point in a standing run where a judged stretch may begin. */
+#define BBR_RUN_MARKS 4
+struct kcp_run_mark {
+	uint32_t ms;                /* when, 0 = none */
+	uint32_t n, retx;           /* the run's counts then */
+	uint32_t rtt;               /* the sample then, 0 = the next one */
+	uint64_t del;               /* delivered then */
+};
+
 struct kcp_bbr {
 	bool on;
 	uint8_t mode;               /* BBR_STARTUP .. BBR_PROBE_RTT */
@@ -102,7 +111,9 @@ struct kcp_bbr {
 	struct kcp_span q;          /* standing-queue window */
 	bool q_app;                 /* application-limited at some point */
 	struct kcp_span run;        /* RTT samples above the margin, up to now */
-	uint32_t run_first, run_last; /* the run's first and last sample */
+	uint32_t run_last;          /* the run's last sample */
+	struct kcp_run_mark run_mark[BBR_RUN_MARKS]; /* oldest first */
+	uint32_t run_marks;
 	bool q_cut;                 /* deep cut, queue not seen gone since */
 	uint32_t q_hold;            /* standing windows since that cut */
 	uint64_t cut_del, cut_bw;   /* delivered at the last cut, its rate */
