@@ -60,7 +60,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
  * third of a run, judged at every ACK, found jitter's 3-4 ms rises
  * (test_app_limited) and cut. */
 #define RUN_DIV 2
-#define RUN_MIN_SAMPLES 8
+#define RUN_MIN_SAMPLES 6
 #define RUN_RATE_NUM 5
 #define RUN_RATE_DEN 8
 
