@@ -402,9 +402,9 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
  * windows). So the last stretch of a run of standing samples, half the
  * min RTT long (RUN_MIN_SAMPLES at least), is judged at every ACK, as a
  * window of its own, and cuts when it shows a slower path: it delivered
- * under 5/8 of the estimate
- * (PROBE_BW's probe delivers the estimate), and its samples rose as a
- * queue fed at the estimate and drained at that rate rises. The rise rules
+ * under 5/8 of the estimate (PROBE_BW's probe delivers the estimate), and
+ * its samples rose as a queue fed at the estimate and drained at that
+ * rate rises. The rise rules
  * out jitter: on a 30 ms path with 4 ms of it, runs of 9-22 ms delivered
  * 40-60 % of the estimate (ACKs held back) while their samples rose 4 ms
  * at most; after a halving at 50 ms they rose 7-10 ms in 17. The last
