@@ -404,10 +404,10 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
  * window of its own, and cuts when it shows a slower path: it delivered
  * under 5/8 of the estimate (PROBE_BW's probe delivers the estimate), and
  * its samples rose as a queue fed at the estimate and drained at that
- * rate rises. The rise rules
- * out jitter: on a 30 ms path with 4 ms of it, runs of 9-22 ms delivered
- * 40-60 % of the estimate (ACKs held back) while their samples rose 4 ms
- * at most; after a halving at 50 ms they rose 7-10 ms in 17. The last
+ * rate rises. The rise rules out jitter: on a 30 ms path with 4 ms of
+ * it, runs of 9-22 ms delivered 40-60 % of the estimate (ACKs held back)
+ * while their samples rose 4 ms at most; after a halving at 50 ms they
+ * rose 7-10 ms in 17. The last
  * stretch, not the whole run: a run that began in the 5/4 phase's queue
  * before the halving reached the ACKs averaged the old rate in, a
  * window's end came first and cut to 32 of 25 Mbit/s, and the deep cut's
@@ -418,15 +418,16 @@ static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now,
 			      struct kcp_span *sp)
 {
 	const struct kcp_run_mark *m = NULL;
-	uint32_t span, first;
+	uint32_t span, first, len;
 	uint64_t got, rate;
 
 	if (b->mode != BBR_PROBE_BW || !b->min_rtt || !b->run.ms ||
 	    b->q_cut || b->settling)
 		return false;
 	/* the newest mark a stretch's length and samples back */
+	len = run_len(b);
 	for (uint32_t i = b->run_marks; i-- > 0;)
-		if (tdiff(now, b->run_mark[i].ms) >= (int32_t)run_len(b) &&
+		if (tdiff(now, b->run_mark[i].ms) >= (int32_t)len &&
 		    b->run.n - b->run_mark[i].n >= RUN_MIN_SAMPLES) {
 			m = &b->run_mark[i];
 			break;
