@@ -453,6 +453,68 @@ static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now,
 	       3 * (uint64_t)span * (b->btl_bw - rate);
 }
 
+/* The estimate becomes `rate`, and the max filter forgets what was above
+ * it. */
+static void cut_to(struct kcp_bbr *b, uint64_t rate)
+{
+	b->btl_bw = rate;
+	b->cuts++;
+	b->cut_del = b->delivered;
+	b->cut_bw = rate;
+	for (int i = 0; i < BBR_BW_ROUNDS; i++)
+		if (b->bw_slot[i] > rate)
+			b->bw_slot[i] = rate;
+}
+
+/* A deep cut on a window that no run saw first measured a window that
+ * began before the slower rate reached the ACKs: half the old rate was in
+ * it, and after a halving from 10 to 5 Mbit/s the estimate stood at 6.8.
+ * DRAIN then left the queue standing, PROBE_BW rebuilt it at 6.8, and the
+ * hold that keeps a newcomer's STARTUP from cutting the incumbent again
+ * kept it for 12 windows (never drained within 20 RTTs). So while the
+ * hold lasts, the windows that stood from end to end (the link was busy:
+ * each measured the rate we get) are judged by the higher rate of the
+ * last two, which a newcomer's STARTUP only lowers for a while:
+ * - under 7/8 of the estimate: the cut was too shallow; once per deep
+ *   cut, the estimate becomes that rate less 1/16 and DRAIN empties the
+ *   queue (the DRAIN's own windows count: the queue keeps the link busy);
+ * - else, in PROBE_BW, still above that rate less 1/16: the estimate is
+ *   about right, but the queue stands (PROBE_BW cannot drain a queue while
+ *   the estimate is above the link): a small cut, and DRAIN.
+ * Returns whether it cut. */
+static bool check_after_cut(struct kcp_bbr *b, uint32_t margin,
+			    uint64_t rate)
+{
+	uint64_t m;
+	bool deep;
+
+	if (!b->q_cut || !b->recut || !rate || !b->q.min ||
+	    b->q.min <= b->min_rtt + margin ||
+	    (b->mode != BBR_PROBE_BW && b->mode != BBR_DRAIN)) {
+		b->post_rate = 0;
+		return false;
+	}
+	m = rate > b->post_rate ? rate : b->post_rate;
+	deep = m * 8 < b->btl_bw * 7;
+	if (!b->post_rate || (!deep && (b->mode != BBR_PROBE_BW ||
+					m - m / QUEUE_CUT >= b->btl_bw))) {
+		b->post_rate = rate;
+		return false;
+	}
+	m -= m / QUEUE_CUT;
+	if (m < b->btl_bw / 2)
+		m = b->btl_bw / 2;
+	cut_to(b, m);
+	if (deep) {
+		b->recut = false;
+		b->q_hold = 0;
+		b->queue_rounds = 0;
+	}
+	b->post_rate = 0;
+	b->mode = BBR_DRAIN;
+	return true;
+}
+
 /* A standing queue: every RTT sample over one min_rtt of time (and at
  * least QUEUE_MIN_SAMPLES of them) sat well above the propagation delay, so the queue did not empty once (checked
  * per min_rtt of time, not per round, because a growing queue stretches
@@ -476,6 +538,8 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 		b->queue_rounds = 0;
 		return;
 	}
+	if (!run && check_after_cut(b, margin, span ? got * 1000 / span : 0))
+		return;
 	/* a run's samples stood by the margin of their time (the queue it
 	 * judges raises rttvar, and with it the margin, as it grows) */
 	if (b->mode != BBR_PROBE_BW || !b->q.min ||
@@ -525,19 +589,19 @@ static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 			if (rate < b->btl_bw - b->btl_bw / QUEUE_DEEP && !run) {
 				b->q_cut = true;
 				b->q_hold = 0;
+				b->recut = true;
+				b->post_rate = 0;
 			}
-			b->btl_bw = rate;
-			b->cuts++;
+			cut_to(b, rate);
 			if (run)
 				b->run_cuts++;
-			b->cut_del = b->delivered;
-			b->cut_bw = rate;
-			for (int i = 0; i < BBR_BW_ROUNDS; i++)
-				if (b->bw_slot[i] > rate)
-					b->bw_slot[i] = rate;
 		}
 	}
-	/* drain what stood, down to one BDP in flight */
+	/* drain what stood, down to one BDP in flight. STARTUP's queue is
+	 * drained once without a cut: a queue that stands again is not
+	 * STARTUP's (a newcomer that kept its STARTUP estimate while an
+	 * incumbent's queue stood never cut, and the incumbent cut twice). */
+	b->settling = false;
 	b->mode = BBR_DRAIN;
 	(void)now;
 }

@@ -116,6 +116,8 @@ struct kcp_bbr {
 	uint32_t run_marks;
 	bool q_cut;                 /* deep cut, queue not seen gone since */
 	uint32_t q_hold;            /* standing windows since that cut */
+	bool recut;                 /* a too shallow one may be cut again */
+	uint64_t post_rate;         /* the last window since that stood */
 	uint64_t cut_del, cut_bw;   /* delivered at the last cut, its rate */
 	uint32_t app_rounds;        /* application-limited rounds in a row */
 	uint32_t ck_ms, ck2_ms;     /* delivery checkpoints for short RTTs */
