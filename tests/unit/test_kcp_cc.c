@@ -403,6 +403,23 @@ START_TEST(test_low_rate)
 }
 END_TEST
 
+/* A DRAIN that never ended: at 1 Mbit/s x 20 ms x 5 % (parity scaled, as
+ * kcp.so pays it) a cut to 0.6 Mbit/s left a BDP of 2.1 KB, less than the
+ * two datagrams in flight (a resent segment counts once per copy), so
+ * DRAIN went on while its own samples aged the estimate down, and its
+ * pace with it: from the fourth second the session carried nothing (0 %
+ * of capacity over the measured window). DRAIN now ends at the latest a
+ * few min RTTs after its start (drain_overdue). */
+START_TEST(test_drain_stall)
+{
+	struct path p = {1000000, 20, 50000, .scaled = true};
+	struct result r = measure_after(&p, KCP_CC_BBR, 800, 4000 + 14 * 20);
+
+	print_result("drain", &p, &r);
+	ck_assert_msg(r.share >= 0.70, "%.0f%% of capacity", r.share * 100);
+}
+END_TEST
+
 /* ---- the benchmark's links ------------------------------------------------ */
 
 /* bench/kcp_rated.sh's rate-limited rows, here without the host's noise:
@@ -829,6 +846,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, test_none_vs_bbr);
 	tcase_add_loop_test(tc, test_grid, 0, 3);
 	tcase_add_loop_test(tc, test_low_rate, 0, 6);
+	tcase_add_test(tc, test_drain_stall);
 	tcase_add_loop_test(tc, test_bench_links, 0, 3);
 	tcase_add_loop_test(tc, test_fec_off, 0, 3);
 	tcase_add_loop_test(tc, test_late_bulk, 0, 3);

@@ -36,6 +36,7 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define PROBE_RTT_MS 200
 #define PROBE_MAX_MS 100      /* PROBE_BW's 5/4 phase lasts at most this */
 #define MIN_CWND_SEGS 4
+#define DRAIN_MAX_RTTS 4      /* DRAIN's longest (drain_overdue) */
 #define INIT_CWND_SEGS 32     /* kcp-go's default window goes out at once */
 #define MIN_SAMPLE_MS 4       /* shortest rate-sample interval */
 #define APP_RESTART_ROUNDS 4  /* app-limited rounds, then bulk: STARTUP */
@@ -700,6 +701,27 @@ static uint32_t probe_rtt_cwnd(const struct kcp *k)
 	return half > min_cwnd ? (uint32_t)half : min_cwnd;
 }
 
+/* DRAIN ends when one BDP is in flight, or at the latest DRAIN_MAX_RTTS
+ * min RTTs after what was in flight when it began could have left at the
+ * estimate. At 1 Mbit/s x 20 ms the BDP of a 0.6 Mbit/s estimate is
+ * 2.1 KB, less than two full datagrams, and every copy of a resent
+ * segment counts in flight until it is acknowledged: with two datagrams
+ * out DRAIN never ended, its samples (at 1/2.885 of the estimate) aged
+ * the estimate down over 10 rounds, and DRAIN's pace with it, to nothing
+ * (0 % of the link from the fourth second on, test_drain_stall). */
+static bool drain_overdue(const struct kcp_bbr *b, uint32_t now)
+{
+	uint64_t ms;
+
+	if (!b->btl_bw || !b->min_rtt)
+		return false;
+	ms = (uint64_t)b->min_rtt * DRAIN_MAX_RTTS +
+	     (uint64_t)b->drain_infl * 1000 / b->btl_bw;
+	if (ms > INT32_MAX)
+		ms = INT32_MAX;
+	return tdiff(now, b->drain_ms) > (int32_t)ms;
+}
+
 static void update_state(struct kcp *k, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
@@ -708,7 +730,15 @@ static void update_state(struct kcp *k, uint32_t now)
 		b->mode = BBR_DRAIN;
 		b->startup_drain = true;
 	}
-	if (b->mode == BBR_DRAIN && b->inflight <= bdp(b, GAIN_UNIT)) {
+	if (b->mode != BBR_DRAIN)
+		b->drain_ms = 0;
+	else if (!b->drain_ms) {
+		b->drain_ms = now ? now : 1;
+		b->drain_infl = b->inflight;
+	}
+	if (b->mode == BBR_DRAIN && (b->inflight <= bdp(b, GAIN_UNIT) ||
+				     drain_overdue(b, now))) {
+		b->drain_ms = 0;
 		if (b->startup_drain)
 			b->settling = true;
 		b->startup_drain = false;

@@ -117,6 +117,8 @@ struct kcp_bbr {
 	bool q_cut;                 /* deep cut, queue not seen gone since */
 	uint32_t q_hold;            /* standing windows since that cut */
 	bool recut;                 /* a too shallow one may be cut again */
+	uint32_t drain_ms;          /* DRAIN began, 0 = not in DRAIN */
+	uint32_t drain_infl;        /* in flight then */
 	uint64_t post_rate;         /* the last window since that stood */
 	uint64_t cut_del, cut_bw;   /* delivered at the last cut, its rate */
 	uint32_t app_rounds;        /* application-limited rounds in a row */
