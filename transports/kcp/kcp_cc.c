@@ -455,9 +455,11 @@ static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now,
 }
 
 /* The estimate becomes `rate`, and the max filter forgets what was above
- * it. */
+ * it. The DRAIN that follows is timed from here (drain_overdue), also
+ * when it continues one. */
 static void cut_to(struct kcp_bbr *b, uint64_t rate)
 {
+	b->drain_ms = 0;
 	b->btl_bw = rate;
 	b->cuts++;
 	b->cut_del = b->delivered;
