@@ -7,11 +7,8 @@
  * samples over 10 round trips) and the propagation delay (windowed min of
  * RTT samples over 10 s). Transmissions are paced at gain x bandwidth and
  * the data in flight is capped near 2 x bandwidth x min RTT. Random loss
- * does not enter the model; a queue that stands (every RTT sample of two
- * min-RTT windows well above the min RTT, or of one that also delivered
- * under 3/4 of the estimate) does: the estimate becomes the rate just
- * measured, less 1/16, and DRAIN empties the queue; after a deep cut the
- * next waits for the queue to clear (one cut per newcomer's STARTUP).
+ * does not enter the model; a queue that stands does: kcp_cc_queue.c
+ * judges it and cuts the estimate, and DRAIN empties the queue.
  * A segment that FEC rebuilt behind a standing queue is not counted as
  * delivered: the queue dropped it, the link never carried it.
  *
@@ -25,8 +22,6 @@
 
 #include <errno.h>
 
-enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
-
 #define HIGH_GAIN 2885        /* 2/ln 2: doubles the rate every round */
 #define DRAIN_GAIN 347        /* 1/2.885 */
 #define CWND_GAIN 2000
@@ -38,32 +33,10 @@ enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 #define MIN_CWND_SEGS 4
 #define DRAIN_MAX_RTTS 4      /* DRAIN's longest (drain_overdue) */
 #define INIT_CWND_SEGS 32     /* kcp-go's default window goes out at once */
-#define MIN_SAMPLE_MS 4       /* shortest rate-sample interval */
 #define APP_RESTART_ROUNDS 4  /* app-limited rounds, then bulk: STARTUP */
-/* A standing queue: every RTT sample of a min-RTT window above min_rtt by
- * this fraction (and QUEUE_MIN_MS), QUEUE_ROUNDS windows in a row. */
-#define QUEUE_FRAC 8          /* min_rtt / 8 ... */
-#define QUEUE_MIN_MS 3
-#define QUEUE_MAX_MS 10       /* ... within 3-10 ms */
 #define LATE_FRAC 16          /* late deliveries: min_rtt / 16, >= 3 ms */
 #define OVERFLOW_MIN_RETX 8   /* STARTUP: resends that can mean overflow */
-#define QUEUE_ROUNDS 2
-#define QUEUE_MIN_SAMPLES 4   /* RTT samples a window needs to judge */
-#define QUEUE_WIN_MAX_MS 1000 /* ... which waits for them this long */
-#define QUEUE_CUT 16          /* then the measured rate less 1/16 */
-#define QUEUE_DEEP 8          /* a cut of more than 1/8 is deep ... */
-#define QUEUE_HOLD 12         /* ... and holds further cuts this long */
 #define LATE_SKIPS 2          /* skips that make an ACK "late" */
-/* A stretch of standing samples this long (min_rtt / RUN_DIV,
- * RUN_MIN_SAMPLES of them at least) that delivered under
- * RUN_RATE_NUM/RUN_RATE_DEN of the estimate is a slower path, judged
- * without waiting for a window. Half the min RTT, not a third: the last
- * third of a run, judged at every ACK, found jitter's 3-4 ms rises
- * (test_app_limited) and cut. */
-#define RUN_DIV 2
-#define RUN_MIN_SAMPLES 6
-#define RUN_RATE_NUM 5
-#define RUN_RATE_DEN 8
 
 static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
 				       1000, 1000, 1000, 1000};
@@ -71,26 +44,6 @@ static const uint32_t cycle_gain[8] = {1250, 750, 1000, 1000,
 static uint32_t seg_charge_full(const struct kcp_bbr *b)
 {
 	return b->full_seg;
-}
-
-/* RTT above min_rtt by min_rtt / frac, within QUEUE_MIN_MS..max, means a
- * queue (not ms-clock noise or jitter), and above the time the bottleneck
- * takes to serialize one full datagram: the min RTT may be a small
- * datagram's, and at 1 Mbit/s a full one takes 11 ms more (every sample
- * of bulk data read as a standing queue, and the cuts took the estimate
- * to half the link). */
-static uint32_t margin_of(const struct kcp_bbr *b, uint32_t frac,
-			  uint32_t max)
-{
-	uint32_t m = b->min_rtt / frac;
-
-	if (m > max)
-		m = max;
-	if (m < QUEUE_MIN_MS)
-		m = QUEUE_MIN_MS;
-	if (b->btl_bw)
-		m += (uint32_t)((uint64_t)b->full_seg * 1000 / b->btl_bw);
-	return m;
 }
 
 /* The link carries FEC parity in bursts (ps datagrams after every ds data
@@ -257,102 +210,6 @@ void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 	s->charge = 0;
 }
 
-/* How far above min_rtt an RTT sample means a standing queue. An eighth
- * of the RTT covers a jittery path's spread (min/16 read a 50 ms link's
- * 3 ms of jitter as a queue and cut a lossy session to 2 % of its rate);
- * at most 10 ms, so a long path does not keep a standing queue of min/8
- * (25 ms at 200 ms) unseen; and a jittery path's RTT varies without any
- * queue, so never below rttvar. */
-static uint32_t standing_margin(const struct kcp_bbr *b, int32_t rttvar)
-{
-	uint32_t margin = margin_of(b, QUEUE_FRAC, QUEUE_MAX_MS);
-
-	return rttvar > 0 && (uint32_t)rttvar > margin ? (uint32_t)rttvar
-						       : margin;
-}
-
-/* What the link carried for us since a span began: new data delivered
- * plus the repairs of what random loss took (on a lossy path those are
- * most of the shortfall, and not a sign of a queue). */
-static uint64_t carried_since(const struct kcp_bbr *b,
-			      const struct kcp_span *sp)
-{
-	return b->delivered - sp->del + (uint64_t)sp->retx * seg_charge_full(b);
-}
-
-static void span_start(struct kcp_span *sp, uint32_t now, uint64_t del)
-{
-	sp->ms = now;
-	sp->n = 0;
-	sp->min = 0;
-	sp->retx = 0;
-	sp->del = del;
-}
-
-static void span_add(struct kcp_span *sp, uint32_t rtt)
-{
-	if (!sp->min || rtt < sp->min)
-		sp->min = rtt;
-	sp->n++;
-}
-
-/* The shortest stretch of a run that may be judged: half the min RTT,
- * MIN_SAMPLE_MS at least. */
-static uint32_t run_len(const struct kcp_bbr *b)
-{
-	uint32_t len = b->min_rtt / RUN_DIV;
-
-	return len > MIN_SAMPLE_MS ? len : MIN_SAMPLE_MS;
-}
-
-static void run_mark(struct kcp_bbr *b, uint32_t now, uint32_t rtt)
-{
-	struct kcp_run_mark *m;
-
-	if (b->run_marks == BBR_RUN_MARKS) {
-		memmove(&b->run_mark[0], &b->run_mark[1],
-			(BBR_RUN_MARKS - 1) * sizeof(b->run_mark[0]));
-		b->run_marks--;
-	}
-	m = &b->run_mark[b->run_marks++];
-	m->ms = now;
-	m->n = b->run.n;
-	m->retx = b->run.retx;
-	m->rtt = rtt;
-	m->del = b->delivered;
-}
-
-/* The run of samples above the standing-queue margin (the windows' own)
- * restarts at every sample below it and while the application limits
- * the flow. Marks every run_len / (BBR_RUN_MARKS - 1) let the judge take
- * its last stretch, not all of it: a run that began in PROBE_BW's 5/4
- * phase, before a rate halving reached the ACKs, averaged the old rate
- * in until a window's end judged it first (a cut to 32 of 25 Mbit/s). */
-static void standing_run(struct kcp *k, uint32_t rtt, uint32_t now)
-{
-	struct kcp_bbr *b = &k->bbr;
-	uint32_t margin = standing_margin(b, k->rttvar);
-	const struct kcp_run_mark *last;
-
-	if (!b->run.ms || b->app_limited || rtt <= b->min_rtt + margin) {
-		span_start(&b->run, now, b->delivered);
-		b->run_marks = 0;
-		run_mark(b, now, 0);
-		return;
-	}
-	if (!b->run_mark[0].rtt && b->run_mark[0].ms == b->run.ms)
-		b->run_mark[0].rtt = rtt;
-	b->run_last = rtt;
-	span_add(&b->run, rtt);
-	/* marks far enough apart, in time and samples, that the oldest is
-	 * a stretch back */
-	last = &b->run_mark[b->run_marks - 1];
-	if (tdiff(now, last->ms) >=
-		    (int32_t)(run_len(b) / (BBR_RUN_MARKS - 1)) &&
-	    (b->run.n - last->n) * (BBR_RUN_MARKS - 1) >= RUN_MIN_SAMPLES)
-		run_mark(b, now, rtt);
-}
-
 void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
@@ -363,13 +220,12 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 		b->round_rtt = rtt;
 	if (rtt > b->round_rtt_max)
 		b->round_rtt_max = rtt;
-	span_add(&b->q, rtt);
 	/* expiry is PROBE_RTT's business (update_state) */
 	if (!b->min_rtt || rtt <= b->min_rtt) {
 		b->min_rtt = rtt;
 		b->min_rtt_ms = now;
 	}
-	standing_run(k, rtt, now);
+	kcp_cc_queue_sample(k, rtt, now);
 }
 
 static uint64_t bw_max(const struct kcp_bbr *b)
@@ -394,219 +250,6 @@ static void bw_update(struct kcp_bbr *b, uint64_t bw)
 	if (bw > b->bw_slot[i])
 		b->bw_slot[i] = bw;
 	b->btl_bw = bw_max(b);
-}
-
-/* The windows wait for their fixed boundaries: after a rate halving the
- * first window whose every sample stood began up to an RTT after the
- * samples showed the queue, and 2.6-3.3 new BDPs were queued when it
- * ended (drained 4.9-6.9 RTTs after the halving, by its phase against the
- * windows). So the last stretch of a run of standing samples, half the
- * min RTT long (RUN_MIN_SAMPLES at least), is judged at every ACK, as a
- * window of its own, and cuts when it shows a slower path: it delivered
- * under 5/8 of the estimate (PROBE_BW's probe delivers the estimate), and
- * its samples rose as a queue fed at the estimate and drained at that
- * rate rises. The rise rules out jitter: on a 30 ms path with 4 ms of
- * it, runs of 9-22 ms delivered 40-60 % of the estimate (ACKs held back)
- * while their samples rose 4 ms at most; after a halving at 50 ms they
- * rose 7-10 ms in 17. The last
- * stretch, not the whole run: a run that began in the 5/4 phase's queue
- * before the halving reached the ACKs averaged the old rate in, a
- * window's end came first and cut to 32 of 25 Mbit/s, and the deep cut's
- * hold kept a standing queue for 12 windows (19 RTTs). Only outside a
- * deep cut's hold and STARTUP's settling: a newcomer's STARTUP is left to
- * the windows. */
-static bool standing_run_slow(const struct kcp_bbr *b, uint32_t now,
-			      struct kcp_span *sp)
-{
-	const struct kcp_run_mark *m = NULL;
-	uint32_t span, first, len;
-	uint64_t got, rate;
-
-	if (b->mode != BBR_PROBE_BW || !b->min_rtt || !b->run.ms ||
-	    b->q_cut || b->settling)
-		return false;
-	/* the newest mark a stretch's length and samples back */
-	len = run_len(b);
-	for (uint32_t i = b->run_marks; i-- > 0;)
-		if (tdiff(now, b->run_mark[i].ms) >= (int32_t)len &&
-		    b->run.n - b->run_mark[i].n >= RUN_MIN_SAMPLES) {
-			m = &b->run_mark[i];
-			break;
-		}
-	if (!m || !m->rtt)
-		return false;
-	span = (uint32_t)tdiff(now, m->ms);
-	sp->ms = m->ms;
-	sp->n = b->run.n - m->n;
-	sp->min = b->run.min;
-	sp->retx = b->run.retx - m->retx;
-	sp->del = m->del;
-	first = m->rtt;
-	got = carried_since(b, sp);
-	rate = got * 1000 / span;
-	if (rate * RUN_RATE_DEN >= b->btl_bw * RUN_RATE_NUM ||
-	    b->run_last <= first)
-		return false;
-	/* a queue that grows as fast as the deliveries fell short: sent at
-	 * the estimate and delivered at rate, the samples rise by
-	 * span x (1 - rate / estimate); 3/4 of that allows the ms clock */
-	return (uint64_t)(b->run_last - first) * 4 * b->btl_bw >=
-	       3 * (uint64_t)span * (b->btl_bw - rate);
-}
-
-/* The estimate becomes `rate`, and the max filter forgets what was above
- * it. The DRAIN that follows is timed from here (drain_overdue), also
- * when it continues one. */
-static void cut_to(struct kcp_bbr *b, uint64_t rate)
-{
-	b->drain_ms = 0;
-	b->btl_bw = rate;
-	b->cuts++;
-	b->cut_del = b->delivered;
-	b->cut_bw = rate;
-	for (int i = 0; i < BBR_BW_ROUNDS; i++)
-		if (b->bw_slot[i] > rate)
-			b->bw_slot[i] = rate;
-}
-
-/* A deep cut on a window that no run saw first measured a window that
- * began before the slower rate reached the ACKs: half the old rate was in
- * it, and after a halving from 10 to 5 Mbit/s the estimate stood at 6.8.
- * DRAIN then left the queue standing, PROBE_BW rebuilt it at 6.8, and the
- * hold that keeps a newcomer's STARTUP from cutting the incumbent again
- * kept it for 12 windows (never drained within 20 RTTs). So while the
- * hold lasts, the windows that stood from end to end (the link was busy:
- * each measured the rate we get) are judged by the higher rate of the
- * last two, which a newcomer's STARTUP only lowers for a while:
- * - under 7/8 of the estimate: the cut was too shallow; once per deep
- *   cut, the estimate becomes that rate less 1/16 and DRAIN empties the
- *   queue (the DRAIN's own windows count: the queue keeps the link busy);
- * - else, in PROBE_BW, still above that rate less 1/16: the estimate is
- *   about right, but the queue stands (PROBE_BW cannot drain a queue while
- *   the estimate is above the link): a small cut, and DRAIN.
- * Returns whether it cut. */
-static bool check_after_cut(struct kcp_bbr *b, uint32_t margin,
-			    uint64_t rate)
-{
-	uint64_t m;
-	bool deep;
-
-	if (!b->q_cut || !b->recut || !rate || !b->q.min ||
-	    b->q.min <= b->min_rtt + margin ||
-	    (b->mode != BBR_PROBE_BW && b->mode != BBR_DRAIN)) {
-		b->post_rate = 0;
-		return false;
-	}
-	m = rate > b->post_rate ? rate : b->post_rate;
-	deep = m * 8 < b->btl_bw * 7;
-	if (!b->post_rate || (!deep && (b->mode != BBR_PROBE_BW ||
-					m - m / QUEUE_CUT >= b->btl_bw))) {
-		b->post_rate = rate;
-		return false;
-	}
-	m -= m / QUEUE_CUT;
-	if (m < b->btl_bw / 2)
-		m = b->btl_bw / 2;
-	cut_to(b, m);
-	if (deep) {
-		b->recut = false;
-		b->q_hold = 0;
-		b->queue_rounds = 0;
-	}
-	b->post_rate = 0;
-	b->mode = BBR_DRAIN;
-	return true;
-}
-
-/* A standing queue: every RTT sample over one min_rtt of time (and at
- * least QUEUE_MIN_SAMPLES of them) sat well above the propagation delay, so the queue did not empty once (checked
- * per min_rtt of time, not per round, because a growing queue stretches
- * the rounds). Outside STARTUP the pacing rate ran above the path's: the
- * ms clock makes the max filter err upwards at low rates, the path may
- * have slowed down, or another flow came. After QUEUE_ROUNDS such
- * windows in a row the delivery rate measured over the last one (the link
- * was busy all along, so it is the rate we get) minus 1/16 replaces the
- * estimate, and DRAIN (pacing gain 1/2.885) empties the queue before
- * PROBE_BW resumes. */
-static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
-				 int32_t rttvar, bool run)
-{
-	uint32_t margin = standing_margin(b, rttvar);
-	uint32_t span = (uint32_t)tdiff(now, b->q.ms);
-	uint64_t got = carried_since(b, &b->q);
-
-	/* An application-limited window measures the application, and a
-	 * handful of samples is not "every sample": neither says queue. */
-	if (b->q_app || b->q.n < QUEUE_MIN_SAMPLES) {
-		b->queue_rounds = 0;
-		return;
-	}
-	if (!run && check_after_cut(b, margin, span ? got * 1000 / span : 0))
-		return;
-	/* a run's samples stood by the margin of their time (the queue it
-	 * judges raises rttvar, and with it the margin, as it grows) */
-	if (b->mode != BBR_PROBE_BW || !b->q.min ||
-	    (!run && b->q.min <= b->min_rtt + margin)) {
-		if (b->mode == BBR_PROBE_BW) {
-			b->settling = false;
-			b->q_cut = false;
-		}
-		b->queue_rounds = 0;
-		return;
-	}
-	/* A window that stood and delivered less than 3/4 of the estimate
-	 * (the link was busy all along: the path slowed down or another
-	 * flow took a share) needs no second window to confirm it: the
-	 * queue grows by the difference every RTT (after a rate halving it
-	 * reached 3.3 new BDPs before the second window, 2.6 now). */
-	if (span && got * 1000 / span < b->btl_bw * 3 / 4)
-		b->queue_rounds = QUEUE_ROUNDS - 1;
-	if (++b->queue_rounds < QUEUE_ROUNDS)
-		return;
-	/* After a deep cut, no further cut until the queue has been seen
-	 * gone once, or for QUEUE_HOLD windows: a newcomer's STARTUP keeps
-	 * the queue standing for many windows, and cutting to the measured
-	 * rate in each of them took the incumbent down to a tenth of the
-	 * link, from where probing at 5/4 of its own rate recovers slowly. */
-	if (b->q_cut && ++b->q_hold < QUEUE_HOLD)
-		return;
-	/* Right after STARTUP the queue is what STARTUP left (with the
-	 * repairs of its overflow, which keep the link busy without
-	 * delivering): drain it, the estimate stands. */
-	if (span && got && !b->settling) {
-		uint64_t rate = got * 1000 / span;
-
-		rate -= rate / QUEUE_CUT;
-		/* at most halve per step: repairs after heavy loss also keep
-		 * the link busy without delivering anything new */
-		if (rate < b->btl_bw / 2)
-			rate = b->btl_bw / 2;
-		if (rate < b->btl_bw) {
-			/* small cuts correct the max filter's upward error
-			 * at low rates; they may repeat. A run's cut
-			 * measured the slower path itself and holds
-			 * nothing (held, a cut on a run that began before
-			 * the halving reached the ACKs left the estimate
-			 * at 29 of 25 Mbit/s and a standing queue for 12
-			 * windows). */
-			if (rate < b->btl_bw - b->btl_bw / QUEUE_DEEP && !run) {
-				b->q_cut = true;
-				b->q_hold = 0;
-				b->recut = true;
-				b->post_rate = 0;
-			}
-			cut_to(b, rate);
-			if (run)
-				b->run_cuts++;
-		}
-	}
-	/* drain what stood, down to one BDP in flight. STARTUP's queue is
-	 * drained once without a cut: a queue that stands again is not
-	 * STARTUP's (a newcomer that kept its STARTUP estimate while an
-	 * incumbent's queue stood never cut, and the incumbent cut twice). */
-	b->settling = false;
-	b->mode = BBR_DRAIN;
-	(void)now;
 }
 
 /* STARTUP doubles the rate every round and stops when it stops paying
@@ -893,8 +536,6 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
 	uint64_t acked = b->rs_acked;
-	struct kcp_span sp;
-	bool run;
 
 	b->round_start = false;
 	if (!b->rs_valid)
@@ -961,24 +602,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 			b->ck2_del = b->delivered;
 		}
 	}
-	run = standing_run_slow(b, now, &sp);
-	if (run) {
-		/* the run's stretch is the window judged */
-		b->q = sp;
-		b->q_app = false;
-		b->run.ms = 0;
-	}
-	if (run || (b->min_rtt && tdiff(now, b->q.ms) >= (int32_t)b->min_rtt &&
-		    (b->q.n >= QUEUE_MIN_SAMPLES || b->q_app ||
-		     tdiff(now, b->q.ms) >= QUEUE_WIN_MAX_MS))) {
-		check_standing_queue(b, now, k->rttvar, run);
-		/* the queue the slower path built drains at the link's
-		 * rate: nothing new leaves until it is gone */
-		if (run && b->mode == BBR_DRAIN)
-			b->run_drain = true;
-		span_start(&b->q, now, b->delivered);
-		b->q_app = b->app_limited != 0;
-	}
+	kcp_cc_check_queue(k, now);
 	update_state(k, now);
 	set_rate_and_cwnd(k, acked);
 }

@@ -1,6 +1,7 @@
 /*
- * kcp_cc_int.h - what the congestion controller's two halves share: the
- * model (kcp_cc.c: samples, states, rate and window) and the sender's side
+ * kcp_cc_int.h - what the congestion controller's parts share: the
+ * model (kcp_cc.c: samples, states, rate and window), the judgement of a
+ * standing queue (kcp_cc_queue.c) and the sender's side
  * (kcp_pace.c: the pacing budget, what may leave, what the session queues).
  * Units as in kcp_cc.c: link bytes, bytes/s, milliseconds.
  */
@@ -14,6 +15,10 @@
 #define BURST_MS 2            /* pacing budget carried over, at most */
 #define BURST_SEGS 2          /* ... or this many full datagrams */
 #define MIN_BDP_RTT_MS 10     /* RTT the BDP assumes at least (ms clock) */
+#define MIN_SAMPLE_MS 4       /* shortest rate-sample interval */
+#define QUEUE_MIN_MS 3        /* the least queue margin */
+
+enum { BBR_STARTUP, BBR_DRAIN, BBR_PROBE_BW, BBR_PROBE_RTT };
 
 /* Link bytes of one segment of len payload bytes, sent alone in a
  * datagram (bulk data is one full segment per datagram). */
@@ -71,5 +76,30 @@ static inline uint64_t burst_cap(const struct kcp *k)
 
 	return cap > min ? cap : min;
 }
+
+/* RTT above min_rtt by min_rtt / frac, within QUEUE_MIN_MS..max, means a
+ * queue (not ms-clock noise or jitter), and above the time the bottleneck
+ * takes to serialize one full datagram: the min RTT may be a small
+ * datagram's, and at 1 Mbit/s a full one takes 11 ms more (every sample
+ * of bulk data read as a standing queue, and the cuts took the estimate
+ * to half the link). */
+static inline uint32_t margin_of(const struct kcp_bbr *b, uint32_t frac,
+			  uint32_t max)
+{
+	uint32_t m = b->min_rtt / frac;
+
+	if (m > max)
+		m = max;
+	if (m < QUEUE_MIN_MS)
+		m = QUEUE_MIN_MS;
+	if (b->btl_bw)
+		m += (uint32_t)((uint64_t)b->full_seg * 1000 / b->btl_bw);
+	return m;
+}
+
+/* kcp_cc_queue.c: an RTT sample for the standing-queue judgement, and the
+ * judgement at the end of an input that acknowledged something. */
+void kcp_cc_queue_sample(struct kcp *k, uint32_t rtt, uint32_t now);
+void kcp_cc_check_queue(struct kcp *k, uint32_t now);
 
 #endif
