@@ -43,7 +43,7 @@ struct kcp_sim_link {
 	 * (regular = false) when its last datagram arrives. */
 	uint32_t fec_ds, fec_ps;
 	/* the sender's pacer pays for the parity when it leaves
-	 * (kcp_cc_parity), as our sessions do, instead of by the ratio */
+	 * (kcp_cc_parity), as kcp.so does, instead of by the ratio */
 	bool fec_charge;
 };
 

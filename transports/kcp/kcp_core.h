@@ -272,7 +272,9 @@ uint32_t kcp_tail_ms(const struct kcp *kcp);
  *  session calls this, the pacer charges data datagrams their own link
  *  bytes and parity here, instead of scaling every datagram by the parity
  *  ratio: the pause for the parity then comes right after the group, while
- *  the parity burst serializes, not spread over the next group. */
+ *  the parity burst serializes, not spread over the next group. A parity
+ *  datagram pays only for the data datagrams of its group (a group of ACK
+ *  datagrams' parity is not the data's). kcp.so calls it. */
 void kcp_cc_parity(struct kcp *kcp, size_t bytes, uint32_t now);
 /** Segments kcp_waitsnd() may reach before the caller stops queueing:
  *  min(snd_wnd, rmt_wnd), and with BBR also what is in flight plus 2 ms

@@ -128,6 +128,11 @@ struct kcp_bbr {
 	uint64_t wnd_rate;          /* window / min_rtt while the window binds */
 	uint32_t cwnd, inflight;    /* bytes */
 	int64_t credit;             /* pacing budget, bytes */
+	uint32_t parity_owed;       /* parity the data datagrams sent owe,
+				     * in 1/ds of a parity datagram */
+	uint8_t mixed_groups;       /* parity datagrams to go since one
+				     * the data owed under half of (a group
+				     * of ACK datagrams): parity_phase off */
 	uint32_t credit_ms;
 	bool waiting;               /* last flush left sendable data behind */
 	/* the rate sample being built by one kcp_input */
@@ -266,6 +271,7 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now);
  * updates the model. */
 void kcp_cc_on_input_end(struct kcp *k, uint32_t now);
 void kcp_cc_refill(struct kcp *k, uint32_t now);
+void kcp_cc_owe_parity(struct kcp_bbr *b, uint32_t n);
 /* No delivery for half an RTT (at least one interval). */
 bool kcp_cc_stalled(const struct kcp *k, uint32_t now);
 bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s);

@@ -15,6 +15,8 @@
 #define TAIL_MAX_MS 25        /* ... within 2-25 ms */
 #define HOST_GOAL_MS 5        /* the host queues above us this much ... */
 #define HOST_GOAL_MIN 4096    /* ... of the send rate, at least this */
+#define MIXED_GROUPS 30       /* parity datagrams (ten groups) a group of
+			       * ACKs keeps the burst correction off */
 
 /* The rate the budget fills at: the pacing rate, or the window's own
  * while snd_wnd/rmt_wnd bind (kcp_cc_flush_end). */
@@ -129,21 +131,58 @@ void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 
 	if (!b->on)
 		return;
-	if (b->ds && b->ps && !b->parity_paced)
-		c = c * (b->ds + b->ps) / b->ds;
+	if (b->ds && b->ps) {
+		/* copies and fillers: full datagrams, mostly */
+		kcp_cc_owe_parity(b, (uint32_t)((c * (b->ds + b->ps) / b->ds +
+						 b->full_seg - 1) /
+						(b->full_seg ? b->full_seg : 1)));
+		if (!b->parity_paced)
+			c = c * (b->ds + b->ps) / b->ds;
+	}
 	kcp_cc_refill(k, now);
 	b->credit -= (int64_t)c;
 }
 
+/* Data datagrams (segments, copies, fillers: `n` of them) owe their
+ * group's parity, ps parts per datagram. */
+void kcp_cc_owe_parity(struct kcp_bbr *b, uint32_t n)
+{
+	uint32_t owed = b->parity_owed + n * b->ps;
+	/* at most two groups: what did not leave in one is owed only once */
+	uint32_t cap = 2 * b->ds * b->ps;
+
+	b->parity_owed = owed < cap ? owed : cap;
+}
+
+/* A parity datagram pays for the data datagrams of its group, ds parts
+ * for a whole group: a group of ACK datagrams (they are FEC shards too,
+ * and parity is as long as the group's longest shard) carries parity that
+ * no delivery sample counts. Paid in full, it took the budget from the
+ * data, the estimate fell with the deliveries and the next groups held
+ * fewer data datagrams: a session answering an echo at 20 % loss
+ * spiralled down to a few hundred kbit/s (test_two_way). */
 void kcp_cc_parity(struct kcp *k, size_t bytes, uint32_t now)
 {
 	struct kcp_bbr *b = &k->bbr;
+	uint64_t c = bytes + b->extra;
+	uint32_t parts;
 
-	if (!b->on)
+	if (!b->on || !b->ds)
 		return;
+	parts = b->parity_owed < b->ds ? b->parity_owed : b->ds;
+	b->parity_owed -= parts;
+	/* the last parity datagram of a group the data filled finds its
+	 * parts too (all but a datagram's, which may leave after the
+	 * group's parity); one that finds under half belongs to a group of
+	 * ACKs */
+	if (parts * 2 < b->ds)
+		b->mixed_groups = MIXED_GROUPS;
+	else if (b->mixed_groups)
+		b->mixed_groups--;
 	b->parity_paced = true;
+	c = c * parts / b->ds;
 	kcp_cc_refill(k, now);
-	b->credit -= (int64_t)(bytes + b->extra);
+	b->credit -= (int64_t)c;
 }
 
 bool kcp_cc_can_send(struct kcp *k, const struct kcp_seg *s, bool head)

@@ -130,13 +130,12 @@ static int fec_emit(struct kcp_sess *s, uint8_t *buf, size_t len, int copies)
 	for (int i = 0; i < np; i++) {
 		size_t plen;
 		const uint8_t *p = fec_encoder_parity(s->fenc, i, &plen);
-		/* Parity is paid by the segments (their charge is scaled by
-		 * the parity ratio), not here: with kcp_cc_parity() called
-		 * for each parity datagram, a session at 20 % loss spiralled
-		 * down to a few hundred kbit/s (tests/e2e/kcp_lossy.sh, not
-		 * understood yet; docs/kcp-congestion.md). */
-		if (p)
+		/* the pacer pays for parity as it leaves, after the
+		 * group's last data datagram (kcp_cc_parity) */
+		if (p) {
+			kcp_cc_parity(s->kcp, plen, now32());
 			emit(s, p, plen);
+		}
 	}
 	return 0;
 }
