@@ -12,242 +12,16 @@
  * queue, how fast the queue drains after the rate halves, and with FEC
  * off that the sender resends about what the link lost. The same
  * link with congestion control off (kcp-go's behaviour, nc = 1) is run
- * too, to show what the controller fixes.
+ * too, to show what the controller fixes. The sessions and the
+ * measurements are kcp_cc_harness.c's.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../transports/kcp/kcp_core.h"
-#include "kcp_sim.h"
+#include "kcp_cc_harness.h"
 
-#define CONV 0x0bb1e5u
-#define MTU 1350
-#define RESERVED 28      /* crypt 20 + FEC 8, as our sessions */
-#define WIRE_EXTRA 28    /* IPv4 + UDP */
-#define DS 10
-#define PS 3
-#define QUEUE 1000
-#define CHUNK (16 * 1024)
-
-#define REQUIRE(cond, ...) \
-	do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
-
-#define FEC_HDR 8        /* ... of which FEC's */
-
-struct path {
-	uint64_t rate_bps;
-	uint32_t rtt_ms;
-	uint32_t loss_ppm;
-	bool nofec;      /* FEC off (dataShards 0): no parity, no FEC header */
-	bool scaled;     /* parity paid by each segment's scaled charge (a
-			  * host that does not call kcp_cc_parity; kcp.so
-			  * did not until the echo spiral was understood,
-			  * test_two_way), not when it leaves */
-};
-
-static uint32_t reserved_of(const struct path *p)
-{
-	return p->nofec ? RESERVED - FEC_HDR : RESERVED;
-}
-
-/* Payload bytes/s the bottleneck can carry: full datagrams, FEC parity,
- * KCP and crypt/FEC headers, IPv4/UDP. */
-static double capacity(const struct path *p)
-{
-	double mss = MTU - 24 - reserved_of(p);
-	double fec = p->nofec ? 1.0 : (double)DS / (DS + PS);
-
-	return p->rate_bps / 8.0 * fec * mss / (MTU + WIRE_EXTRA);
-}
-
-/* Link bytes of one BDP at the bottleneck. */
-static double bdp_bytes(const struct path *p)
-{
-	return p->rate_bps / 8.0 * p->rtt_ms / 1000.0;
-}
-
-static struct kcp_sim_side side_for(const struct path *p, int cc, bool data)
-{
-	struct kcp_sim_side s = {
-		.kcp = {.nodelay = 1, .interval = 20, .resend = 2, .nc = 1,
-			/* windows: ceilings with the controller; without it
-			 * kcptun's server setting (a window per RTT) */
-			.snd_wnd = cc ? 8192 : 1024,
-			.rcv_wnd = cc ? 8192 : 1024, .mtu = MTU,
-			.reserved = reserved_of(p), .stream = true,
-			.congestion = cc},
-		/* our sessions answer every receive batch at once */
-		.ack_nodelay = true,
-		.link = {.delay_ms = p->rtt_ms / 2, .loss_ppm = p->loss_ppm,
-			 .wire_extra = WIRE_EXTRA, .fec_ds = p->nofec ? 0 : DS,
-			 .fec_ps = p->nofec ? 0 : PS,
-			 .fec_charge = !p->scaled},
-	};
-	if (data) {
-		s.link.rate_bps = p->rate_bps;
-		s.link.queue_pkts = QUEUE;
-	}
-	return s;
-}
-
-/* One bulk session from side 0 to side 1, the way a session feeds it:
- * queue while kcp_send_limit() allows, read everything that arrives. */
-struct flow {
-	struct kcp_sim *sim;
-	uint64_t got;
-	uint8_t *buf;
-	uint64_t rate;    /* application bytes/s, 0 = as fast as allowed */
-	uint64_t written;
-	uint64_t limit;   /* bytes to write in all, 0 = no end */
-	bool backlog;     /* says it has more whatever it writes */
-};
-
-/* A session with its own conversation id (kcp-go draws them at random;
- * the controller's random PROBE_BW phases start from it). */
-static void flow_init_conv(struct flow *f, const struct path *p, int cc,
-			   uint64_t seed, uint32_t conv)
-{
-	struct kcp_sim_side a = side_for(p, cc, true);
-	struct kcp_sim_side b = side_for(p, cc, false);
-
-	memset(f, 0, sizeof(*f));
-	f->sim = kcp_sim_new(seed, conv, 1000, &a, &b);
-	ck_assert_ptr_nonnull(f->sim);
-	for (int i = 0; i < 2; i++)
-		kcp_set_wire(kcp_sim_kcp(f->sim, i), WIRE_EXTRA,
-			     p->nofec ? 0 : DS, p->nofec ? 0 : PS);
-	f->buf = calloc(1, CHUNK);
-	ck_assert_ptr_nonnull(f->buf);
-}
-
-static void flow_init(struct flow *f, const struct path *p, int cc,
-		      uint64_t seed)
-{
-	flow_init_conv(f, p, cc, seed, CONV);
-}
-
-static void flow_free(struct flow *f)
-{
-	kcp_sim_free(f->sim);
-	free(f->buf);
-}
-
-/* The application: keep the sender full, drain the receiver. */
-static void flow_app(struct flow *f)
-{
-	struct kcp *tx = kcp_sim_kcp(f->sim, 0), *rx = kcp_sim_kcp(f->sim, 1);
-	ssize_t n;
-	bool queued = false;
-
-	uint64_t due = f->rate ? f->rate * kcp_sim_elapsed(f->sim) / 1000
-			       : UINT64_MAX;
-
-	if (f->limit && due > f->limit)
-		due = f->limit;
-
-	while (f->written < due && kcp_waitsnd(tx) < kcp_send_limit(tx)) {
-		size_t n = due - f->written < CHUNK ? (size_t)(due - f->written)
-						    : CHUNK;
-
-		REQUIRE(kcp_send(tx, f->buf, n) == 0, "kcp_send");
-		f->written += n;
-		queued = true;
-	}
-	/* as kcp.so tells it what its pair still holds */
-	kcp_set_backlog(tx, f->backlog || f->written < due);
-	if (queued)
-		kcp_sim_kick(f->sim, 0);
-
-	while ((n = kcp_recv(rx, f->buf, CHUNK)) > 0)
-		f->got += (uint64_t)n;
-}
-
-/* Advances every flow to `until` (elapsed ms), events in time order. */
-static void run_until(struct flow *f, int nf, uint64_t until)
-{
-	for (;;) {
-		int best = -1;
-		uint64_t t = until + 1;
-
-		for (int i = 0; i < nf; i++) {
-			uint64_t e = kcp_sim_next_event(f[i].sim);
-
-			if (e < t) {
-				t = e;
-				best = i;
-			}
-		}
-		if (best < 0)
-			break;
-		kcp_sim_step(f[best].sim, t);
-		flow_app(&f[best]);
-	}
-	for (int i = 0; i < nf; i++)
-		while (kcp_sim_step(f[i].sim, until)) /* clocks to `until` */
-			flow_app(&f[i]);
-}
-
-struct result {
-	double goodput;   /* payload bytes/s in the measured window */
-	double share;     /* of capacity() */
-	double queue;     /* mean bottleneck queue seen by arrivals, bytes */
-	double queue_bdp; /* ... over the BDP */
-	double overhead;  /* link bytes per goodput byte */
-	uint64_t drops;
-	uint64_t lost;    /* sender's datagrams the link lost, whole run */
-	uint64_t retrans; /* segments the sender sent again, whole run */
-};
-
-/* Warm up for `warm` ms, then measure one window of simulated time. */
-static struct result measure_after(const struct path *p, int cc,
-				   uint64_t seed, uint64_t warm)
-{
-	struct flow f;
-	struct result r;
-	uint64_t win = 1000 + 10 * (uint64_t)p->rtt_ms;
-	uint64_t got0, wire0;
-	struct kcp_sim_btl_stats st0, *st;
-
-	flow_init(&f, p, cc, seed);
-	run_until(&f, 1, warm);
-	got0 = f.got;
-	wire0 = kcp_sim_stats(f.sim)->wire_bytes[0];
-	st = kcp_sim_btl_stats(kcp_sim_get_btl(f.sim, 0));
-	st0 = *st;
-	run_until(&f, 1, warm + win);
-	r.goodput = (double)(f.got - got0) * 1000.0 / (double)win;
-	r.share = r.goodput / capacity(p);
-	r.queue = st->qn > st0.qn ? (double)(st->qsum - st0.qsum) /
-					    (double)(st->qn - st0.qn) : 0;
-	r.queue_bdp = r.queue / bdp_bytes(p);
-	r.overhead = f.got > got0 ? (double)(kcp_sim_stats(f.sim)->wire_bytes[0] -
-					     wire0) / (double)(f.got - got0) : 0;
-	r.drops = st->drops - st0.drops;
-	r.lost = kcp_sim_stats(f.sim)->lost[0];
-	r.retrans = kcp_get_stats(kcp_sim_kcp(f.sim, 0))->retrans_segs;
-	flow_free(&f);
-	return r;
-}
-
-static struct result measure(const struct path *p, int cc, uint64_t seed)
-{
-	return measure_after(p, cc, seed, 1500 + 14 * (uint64_t)p->rtt_ms);
-}
-
-static void print_result(const char *what, const struct path *p,
-			 const struct result *r)
-{
-	printf("%-5s %3u Mbit/s %3u ms %.0f%% loss: goodput %6.2f Mbit/s "
-	       "(%3.0f%% of capacity) queue %.2f BDP (%.1f ms) link/goodput "
-	       "%.2f drops %llu\n", what,
-	       (unsigned)(p->rate_bps / 1000000), p->rtt_ms,
-	       p->loss_ppm / 10000.0, r->goodput * 8 / 1e6, r->share * 100,
-	       r->queue_bdp, r->queue * 8000.0 / (double)p->rate_bps,
-	       r->overhead, (unsigned long long)r->drops);
-	fflush(stdout);
-}
 
 /* ---- today's behaviour vs the controller -------------------------------- */
 
@@ -256,12 +30,12 @@ static void print_result(const char *what, const struct path *p,
  * cost in goodput. */
 START_TEST(test_none_vs_bbr)
 {
-	struct path p = {50000000, 50, 10000};
-	struct result none = measure(&p, KCP_CC_NONE, 7);
-	struct result bbr = measure(&p, KCP_CC_BBR, 7);
+	struct cc_path p = {50000000, 50, 10000};
+	struct cc_result none = cc_measure(&p, KCP_CC_NONE, 7);
+	struct cc_result bbr = cc_measure(&p, KCP_CC_BBR, 7);
 
-	print_result("none", &p, &none);
-	print_result("bbr", &p, &bbr);
+	cc_print_result("none", &p, &none);
+	cc_print_result("bbr", &p, &bbr);
 	ck_assert_msg(none.queue_bdp > 1.0,
 		      "without control the 8192 window must flood the queue "
 		      "(%.2f BDP)", none.queue_bdp);
@@ -292,23 +66,11 @@ static const uint32_t grid_loss[] = {0, 10000, 50000};
  * fixes test_low_rate describes) */
 #define OVERHEAD_LOW 1.46
 
-/* The steady queue's bound: a quarter BDP, or with FEC one group's parity
- * (ps full datagrams, which leave at once behind the group's last data
- * datagram) where that is more: at 5 Mbit/s x 20 ms the burst alone is a
- * third of the BDP, whatever the sender's rate. */
-static double queue_bound(const struct path *p)
-{
-	double q = 0.25 * bdp_bytes(p);
-	double burst = p->nofec ? 0 : PS * (double)(MTU + WIRE_EXTRA);
-
-	return q > burst ? q : burst;
-}
-
 /* Appends a cell that misses a limit to `bad` (len bytes, *off used):
  * every cell of a row runs before the verdict, so a failure shows all of
  * the row's misses. */
 static void check_cell(char *bad, size_t len, size_t *off,
-		       const struct path *p, const struct result *r,
+		       const struct cc_path *p, const struct cc_result *r,
 		       double min_share, double max_queue, double max_over)
 {
 	if ((r->share >= min_share && r->queue <= max_queue &&
@@ -322,7 +84,7 @@ static void check_cell(char *bad, size_t len, size_t *off,
 }
 
 /* Every cell asserts the issue's targets: goodput >= 90 % of capacity,
- * steady queue <= 0.25 BDP (queue_bound), and at most OVERHEAD_MAX link bytes per
+ * steady queue <= 0.25 BDP (cc_queue_bound), and at most OVERHEAD_MAX link bytes per
  * goodput byte. (The last corner that missed, 5 Mbit/s x
  * 20 ms x 5 %, kept 0.35 BDP: with a window of a few FEC groups, fast
  * retransmission waited for skips the window could not bring, and holes
@@ -335,13 +97,13 @@ START_TEST(test_grid)
 
 	for (int j = 0; j < 3; j++) {
 		for (int l = 0; l < 3; l++) {
-			struct path p = {grid_rate[_i], grid_rtt[j],
+			struct cc_path p = {grid_rate[_i], grid_rtt[j],
 					 grid_loss[l]};
-			struct result r = measure(&p, KCP_CC_BBR,
+			struct cc_result r = cc_measure(&p, KCP_CC_BBR,
 						  100 + 10 * (uint64_t)j + l);
-			print_result("bbr", &p, &r);
+			cc_print_result("bbr", &p, &r);
 			check_cell(bad, sizeof(bad), &off, &p, &r, 0.90,
-				   queue_bound(&p), OVERHEAD_MAX);
+				   cc_queue_bound(&p), OVERHEAD_MAX);
 		}
 	}
 	ck_assert_msg(off == 0, "%u Mbit/s:%s",
@@ -363,7 +125,7 @@ static const uint32_t low_rtt[] = {10, 20, 100, 300};
  * and a min RTT of a small datagram that made every full one look
  * queued. Asserted per cell: 85 % of capacity (90-100 % measured), at
  * most OVERHEAD_LOW link bytes per byte, and a queue within
- * queue_bound or four full datagrams (one parity burst and the datagram
+ * cc_queue_bound or four full datagrams (one parity burst and the datagram
  * behind it: at 1 Mbit/s 45 ms, what Linux BBR's 4-packet floor allows
  * too). _i 0-2: rate index, parity paid when it leaves; 3-5: the same
  * with each segment's charge scaled by the parity ratio, as a host that
@@ -381,19 +143,19 @@ START_TEST(test_low_rate)
 
 	for (int j = 0; j < 4; j++) {
 		for (int l = 0; l < 3; l++) {
-			struct path p = {low_rate[_i % 3], low_rtt[j],
+			struct cc_path p = {low_rate[_i % 3], low_rtt[j],
 					 grid_loss[l], .scaled = _i >= 3};
 			/* STARTUP's initial window alone is 0.36 s of a
 			 * 1 Mbit/s link, and its queue drains at the link
 			 * rate: the steady state begins seconds in */
-			struct result r = measure_after(&p, KCP_CC_BBR,
+			struct cc_result r = cc_measure_after(&p, KCP_CC_BBR,
 				800 + 10 * (uint64_t)j + l,
 				4000 + 14 * (uint64_t)p.rtt_ms);
-			double qmax = queue_bound(&p);
+			double qmax = cc_queue_bound(&p);
 
 			if (qmax < 4.0 * (MTU + WIRE_EXTRA))
 				qmax = 4.0 * (MTU + WIRE_EXTRA);
-			print_result(p.scaled ? "low/s" : "low", &p, &r);
+			cc_print_result(p.scaled ? "low/s" : "low", &p, &r);
 			check_cell(bad, sizeof(bad), &off, &p, &r,
 				   p.scaled ? 0.70 : 0.85, qmax,
 				   p.scaled ? 1.55 : OVERHEAD_LOW);
@@ -414,10 +176,11 @@ END_TEST
  * few min RTTs after its start (drain_overdue). */
 START_TEST(test_drain_stall)
 {
-	struct path p = {1000000, 20, 50000, .scaled = true};
-	struct result r = measure_after(&p, KCP_CC_BBR, 800, 4000 + 14 * 20);
+	struct cc_path p = {1000000, 20, 50000, .scaled = true};
+	struct cc_result r = cc_measure_after(&p, KCP_CC_BBR, 800,
+					      4000 + 14 * 20);
 
-	print_result("drain", &p, &r);
+	cc_print_result("drain", &p, &r);
 	ck_assert_msg(r.share >= 0.70, "%.0f%% of capacity", r.share * 100);
 }
 END_TEST
@@ -428,16 +191,17 @@ END_TEST
  * the simulator must reach the targets on them too. */
 START_TEST(test_bench_links)
 {
-	static const struct path links[] = {
+	static const struct cc_path links[] = {
 		{50000000, 50, 10000}, {50000000, 50, 50000},
 		{20000000, 200, 20000},
 	};
-	const struct path *p = &links[_i];
-	struct result r = measure(p, KCP_CC_BBR, 500 + (uint64_t)_i);
+	const struct cc_path *p = &links[_i];
+	struct cc_result r = cc_measure(p, KCP_CC_BBR, 500 + (uint64_t)_i);
 
-	print_result("bench", p, &r);
+	cc_print_result("bench", p, &r);
 	ck_assert_msg(r.share >= 0.90, "%.0f%% of capacity", r.share * 100);
-	ck_assert_msg(r.queue <= queue_bound(p), "queue %.2f BDP", r.queue_bdp);
+	ck_assert_msg(r.queue <= cc_queue_bound(p), "queue %.2f BDP",
+		      r.queue_bdp);
 }
 END_TEST
 
@@ -450,14 +214,14 @@ END_TEST
  * carries after headers, the queue as in the grid. */
 START_TEST(test_fec_off)
 {
-	static const struct path links[] = {
+	static const struct cc_path links[] = {
 		{50000000, 50, 10000, true}, {50000000, 50, 50000, true},
 		{20000000, 200, 20000, true},
 	};
-	const struct path *p = &links[_i];
-	struct result r = measure(p, KCP_CC_BBR, 600 + (uint64_t)_i);
+	const struct cc_path *p = &links[_i];
+	struct cc_result r = cc_measure(p, KCP_CC_BBR, 600 + (uint64_t)_i);
 
-	print_result("nofec", p, &r);
+	cc_print_result("nofec", p, &r);
 	printf("nofec: %llu datagrams lost, %llu segments resent\n",
 	       (unsigned long long)r.lost, (unsigned long long)r.retrans);
 	ck_assert_msg(r.lost > 0, "the link lost nothing");
@@ -484,28 +248,28 @@ END_TEST
 START_TEST(test_late_bulk)
 {
 	static const struct {
-		struct path p;
+		struct cc_path p;
 		double min_share; /* known shortfall below 0.90 */
 	} links[] = {
 		{{20000000, 200, 20000}, 0.90},
 		{{50000000, 50, 10000}, 0.90},
 		{{5000000, 300, 10000}, 0.90},
 	};
-	const struct path *p = &links[_i].p;
-	struct flow f;
+	const struct cc_path *p = &links[_i].p;
+	struct cc_flow f;
 	uint64_t total = p->rate_bps / 8 * 8, start = 2000, t;
 	double gp, share;
 
-	flow_init(&f, p, KCP_CC_BBR, 600 + (uint64_t)_i);
+	cc_flow_init(&f, p, KCP_CC_BBR, 600 + (uint64_t)_i);
 	f.rate = 200; /* control messages */
-	run_until(&f, 1, start);
+	cc_run_until(&f, 1, start);
 	REQUIRE(f.got > 0, "small messages arrive");
 	f.rate = 0;
 	f.limit = f.written + total;
 	for (t = start; t < start + 60000 && f.got < f.limit; t += 10)
-		run_until(&f, 1, t);
+		cc_run_until(&f, 1, t);
 	gp = (double)total * 1000.0 / (double)(t - start);
-	share = gp / capacity(p);
+	share = gp / cc_capacity(p);
 	printf("late bulk %3u Mbit/s %3u ms %.0f%%: %.1f MB in %llu ms = "
 	       "%.2f Mbit/s, %.0f%% of capacity\n",
 	       (unsigned)(p->rate_bps / 1000000), p->rtt_ms,
@@ -514,84 +278,11 @@ START_TEST(test_late_bulk)
 	fflush(stdout);
 	ck_assert_msg(share >= links[_i].min_share, "%.0f%% of capacity",
 		      share * 100);
-	flow_free(&f);
+	cc_flow_free(&f);
 }
 END_TEST
 
 /* ---- both directions at once ------------------------------------------ */
-
-struct way {
-	double goodput;   /* payload bytes/s from this side */
-	double busy;      /* its link's busy share */
-	double queue_bdp; /* mean queue of its link, over the BDP */
-	struct kcp_cc_info cc;
-};
-
-/* Both sides send bulk data and read what arrives (an echo through the
- * tunnel), each direction through its own bottleneck; each side's FEC
- * groups carry its data and its ACKs for the other side's data. Measured
- * over [from, to) ms. */
-static void two_way(const struct path *p, uint64_t seed, uint64_t from,
-		    uint64_t to, struct way w[2])
-{
-	struct kcp_sim_side a = side_for(p, KCP_CC_BBR, true);
-	struct kcp_sim *sim = kcp_sim_new(seed, CONV, 1000, &a, &a);
-	uint8_t *buf = calloc(1, CHUNK);
-	uint64_t got[2] = {0, 0}, got0[2] = {0, 0}, wire0[2] = {0, 0};
-	struct kcp_sim_btl_stats st0[2];
-	const struct kcp_sim_btl_stats *st;
-
-	ck_assert_ptr_nonnull(sim);
-	ck_assert_ptr_nonnull(buf);
-	for (int i = 0; i < 2; i++) {
-		kcp_set_wire(kcp_sim_kcp(sim, i), WIRE_EXTRA, DS, PS);
-		st0[i] = *kcp_sim_btl_stats(kcp_sim_get_btl(sim, i));
-	}
-	for (;;) {
-		uint64_t next = kcp_sim_next_event(sim);
-
-		if (next > to)
-			break;
-		kcp_sim_step(sim, next);
-		for (int i = 0; i < 2; i++) {
-			struct kcp *tx = kcp_sim_kcp(sim, i);
-			struct kcp *rx = kcp_sim_kcp(sim, 1 - i);
-			ssize_t n;
-			bool queued = false;
-
-			while (kcp_waitsnd(tx) < kcp_send_limit(tx)) {
-				REQUIRE(kcp_send(tx, buf, CHUNK) == 0, "kcp_send");
-				queued = true;
-			}
-			kcp_set_backlog(tx, true);
-			if (queued)
-				kcp_sim_kick(sim, i);
-			while ((n = kcp_recv(rx, buf, CHUNK)) > 0)
-				got[i] += (uint64_t)n;
-		}
-		if (kcp_sim_elapsed(sim) >= from)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			got0[i] = got[i];
-			wire0[i] = kcp_sim_stats(sim)->wire_bytes[i];
-			st0[i] = *kcp_sim_btl_stats(kcp_sim_get_btl(sim, i));
-		}
-	}
-	for (int i = 0; i < 2; i++) {
-		double secs = (double)(to - from) / 1000.0;
-
-		st = kcp_sim_btl_stats(kcp_sim_get_btl(sim, i));
-		w[i].goodput = (double)(got[i] - got0[i]) / secs;
-		w[i].busy = (double)(kcp_sim_stats(sim)->wire_bytes[i] -
-				     wire0[i]) * 8 / secs / (double)p->rate_bps;
-		w[i].queue_bdp = st->qn > st0[i].qn ?
-			(double)(st->qsum - st0[i].qsum) /
-			(double)(st->qn - st0[i].qn) / bdp_bytes(p) : 0;
-		kcp_get_cc(kcp_sim_kcp(sim, i), &w[i].cc);
-	}
-	kcp_sim_free(sim);
-	free(buf);
-}
 
 /* An echo: every datagram goes through FEC, ACK-only ones too, and a
  * group's parity is as long as its longest shard, so a group of one data
@@ -608,27 +299,27 @@ static void two_way(const struct path *p, uint64_t seed, uint64_t from,
  * its queue within a quarter BDP (0.02-0.10). */
 START_TEST(test_two_way)
 {
-	static const struct path links[] = {
+	static const struct cc_path links[] = {
 		{20000000, 50, 200000}, {20000000, 50, 20000},
 	};
-	const struct path *p = &links[_i];
-	struct way w[2];
+	const struct cc_path *p = &links[_i];
+	struct cc_way w[2];
 
-	two_way(p, 900 + (uint64_t)_i, 6000, 10000, w);
+	cc_two_way(p, 900 + (uint64_t)_i, 6000, 10000, w);
 	for (int i = 0; i < 2; i++) {
 		printf("two-way %2u Mbit/s %u ms %.0f%%, side %d: %.2f Mbit/s "
 		       "(%.0f%% of capacity), link busy %.0f%%, queue %.2f BDP, "
 		       "estimate %.2f Mbit/s, %u cuts\n",
 		       (unsigned)(p->rate_bps / 1000000), p->rtt_ms,
 		       p->loss_ppm / 10000.0, i, w[i].goodput * 8 / 1e6,
-		       w[i].goodput / capacity(p) * 100, w[i].busy * 100,
+		       w[i].goodput / cc_capacity(p) * 100, w[i].busy * 100,
 		       w[i].queue_bdp, w[i].cc.btl_bw * 8 / 1e6, w[i].cc.cuts);
 		fflush(stdout);
 	}
 	for (int i = 0; i < 2; i++) {
-		ck_assert_msg(w[i].goodput >= 0.55 * capacity(p),
+		ck_assert_msg(w[i].goodput >= 0.55 * cc_capacity(p),
 			      "side %d: %.0f%% of capacity", i,
-			      w[i].goodput / capacity(p) * 100);
+			      w[i].goodput / cc_capacity(p) * 100);
 		ck_assert_msg(w[i].busy >= 0.85, "side %d: link %.0f%% busy", i,
 			      w[i].busy * 100);
 		ck_assert_msg(w[i].queue_bdp <= 0.25, "side %d: queue %.2f BDP",
@@ -649,7 +340,7 @@ END_TEST
  * within the first's STARTUP on a long path; 200 Mbit/s x 100 ms, where
  * the queue is 0.55 BDP): docs/kcp-congestion.md, "Two sessions". */
 static const struct fair_case {
-	struct path p;
+	struct cc_path p;
 	uint64_t join; /* ms after the first session starts */
 	uint64_t seed;
 } fair_cases[] = {
@@ -666,9 +357,9 @@ static const struct fair_case {
 START_TEST(test_fairness)
 {
 	const struct fair_case *c = &fair_cases[_i];
-	struct path p = c->p;
+	struct cc_path p = c->p;
 	struct kcp_sim_btl *btl = kcp_sim_btl_new(p.rate_bps, QUEUE);
-	struct flow f[2];
+	struct cc_flow f[2];
 	uint64_t got0[2], t0 = c->join + 3000;
 	double x[2], jain;
 
@@ -676,17 +367,17 @@ START_TEST(test_fairness)
 	for (int i = 0; i < 2; i++) {
 		uint64_t seed = c->seed + (uint64_t)i;
 
-		flow_init_conv(&f[i], &p, KCP_CC_BBR, seed,
+		cc_flow_init_conv(&f[i], &p, KCP_CC_BBR, seed,
 			       CONV + (uint32_t)seed * 7919u);
 		kcp_sim_set_btl(f[i].sim, 0, btl);
 	}
-	run_until(f, 1, c->join);
+	cc_run_until(f, 1, c->join);
 	while (kcp_sim_step(f[1].sim, c->join)) /* idle until then */
 		;
-	run_until(f, 2, t0);
+	cc_run_until(f, 2, t0);
 	got0[0] = f[0].got;
 	got0[1] = f[1].got;
-	run_until(f, 2, t0 + 2000);
+	cc_run_until(f, 2, t0 + 2000);
 	for (int i = 0; i < 2; i++)
 		x[i] = (double)(f[i].got - got0[i]) / 2.0;
 	jain = (x[0] + x[1]) * (x[0] + x[1]) / (2 * (x[0] * x[0] + x[1] * x[1]));
@@ -695,13 +386,13 @@ START_TEST(test_fairness)
 	       "capacity\n", p.rate_bps / 1e6, p.rtt_ms, p.loss_ppm / 10000,
 	       (unsigned long long)c->join, (unsigned long long)c->seed,
 	       x[0] * 8 / 1e6, x[1] * 8 / 1e6, jain,
-	       (x[0] + x[1]) / capacity(&p) * 100);
+	       (x[0] + x[1]) / cc_capacity(&p) * 100);
 	ck_assert_msg(jain >= 0.9, "Jain index %.3f", jain);
-	ck_assert_msg(x[0] + x[1] >= 0.85 * capacity(&p),
+	ck_assert_msg(x[0] + x[1] >= 0.85 * cc_capacity(&p),
 		      "together %.0f of %.0f", x[0] + x[1],
-		      capacity(&p));
+		      cc_capacity(&p));
 	for (int i = 0; i < 2; i++)
-		flow_free(&f[i]);
+		cc_flow_free(&f[i]);
 	kcp_sim_btl_free(btl);
 }
 END_TEST
@@ -721,7 +412,7 @@ END_TEST
  * the queue for 20 RTTs and more, until two standing windows after the
  * cut corrected it (check_after_cut): 4.7-7.2 RTTs. */
 static const struct halving {
-	struct path p;
+	struct cc_path p;
 	uint64_t at_ms; /* when the rate halves */
 	uint32_t rtts;  /* the queue drains within this many RTTs */
 	bool run;       /* ... seen on a standing run */
@@ -742,19 +433,19 @@ static const struct halving {
 START_TEST(test_rate_halving)
 {
 	const struct halving *h = &halvings[_i];
-	struct path p = h->p;
+	struct cc_path p = h->p;
 	struct kcp_cc_info cc;
-	struct flow f;
+	struct cc_flow f;
 	struct kcp_sim_btl *btl;
 	uint64_t t, end = h->at_ms + 20 * p.rtt_ms, drained = 0;
 	double bdp_new, sum = 0, peak = 0;
 	int n = 0;
 
-	flow_init(&f, &p, KCP_CC_BBR, 300);
+	cc_flow_init(&f, &p, KCP_CC_BBR, 300);
 	btl = kcp_sim_get_btl(f.sim, 0);
-	run_until(&f, 1, h->at_ms);
+	cc_run_until(&f, 1, h->at_ms);
 	kcp_sim_btl_set_rate(btl, p.rate_bps / 2);
-	bdp_new = bdp_bytes(&p) / 2;
+	bdp_new = cc_bdp_bytes(&p) / 2;
 	/* The queue the old rate leaves (it grows until the sender sees the
 	 * path slow down) must fall below a quarter BDP of the new rate
 	 * within a few RTTs, and from then on the mean queue must stay below
@@ -764,7 +455,7 @@ START_TEST(test_rate_halving)
 	for (t = h->at_ms + 5; t <= end; t += 5) {
 		double q;
 
-		run_until(&f, 1, t);
+		cc_run_until(&f, 1, t);
 		q = (double)kcp_sim_btl_backlog(btl, t);
 		if (q > peak)
 			peak = q;
@@ -801,7 +492,7 @@ START_TEST(test_rate_halving)
 	ck_assert_uint_ge(cc.cuts, 1);
 	if (h->run)
 		ck_assert_uint_ge(cc.run_cuts, 1);
-	flow_free(&f);
+	cc_flow_free(&f);
 }
 END_TEST
 
@@ -813,22 +504,23 @@ END_TEST
  * flight), and once the source bursts the session finds the link. */
 START_TEST(test_app_limited)
 {
-	struct path p = {50000000, 30, 10000};
+	struct cc_path p = {50000000, 30, 10000};
 	struct kcp_cc_info cc;
-	struct flow f;
+	struct cc_flow f;
 	uint64_t got0, w0;
-	double cap = capacity(&p), burst;
+	double cap = cc_capacity(&p), burst;
 
-	flow_init(&f, &p, KCP_CC_BBR, 400);
+	cc_flow_init(&f, &p, KCP_CC_BBR, 400);
 	for (int side = 0; side < 2; side++) {
-		struct kcp_sim_link l = side_for(&p, KCP_CC_BBR, side == 0).link;
+		struct kcp_sim_link l =
+			cc_side_for(&p, KCP_CC_BBR, side == 0).link;
 
 		l.delay_ms -= 2;
 		l.jitter_ms = 4;
 		kcp_sim_set_link(f.sim, side, &l);
 	}
 	f.rate = (uint64_t)(cap / 8); /* an eighth of the link */
-	run_until(&f, 1, 4000);
+	cc_run_until(&f, 1, 4000);
 	w0 = f.written;
 	printf("app-limited: wrote %.2f MB, delivered %.2f MB in 4 s\n",
 	       w0 / 1e6, f.got / 1e6);
@@ -837,9 +529,9 @@ START_TEST(test_app_limited)
 		      "delivered %llu of %llu", (unsigned long long)f.got,
 		      (unsigned long long)w0);
 	f.rate = 0; /* the burst */
-	run_until(&f, 1, 5500);
+	cc_run_until(&f, 1, 5500);
 	got0 = f.got;
-	run_until(&f, 1, 7500);
+	cc_run_until(&f, 1, 7500);
 	burst = (double)(f.got - got0) / 2.0;
 	printf("then bulk: %.1f Mbit/s = %.0f%% of capacity\n", burst * 8 / 1e6,
 	       burst / cap * 100);
@@ -850,7 +542,7 @@ START_TEST(test_app_limited)
 	 * rise as a slower path's do; none of them may cut */
 	kcp_get_cc(kcp_sim_kcp(f.sim, 0), &cc);
 	ck_assert_uint_eq(cc.run_cuts, 0);
-	flow_free(&f);
+	cc_flow_free(&f);
 }
 END_TEST
 
@@ -865,23 +557,23 @@ END_TEST
  * not. */
 START_TEST(test_backlog)
 {
-	struct path p = {20000000, 200, 20000};
+	struct cc_path p = {20000000, 200, 20000};
 	bool marked[2];
 
 	for (int more = 0; more < 2; more++) {
-		struct flow f;
+		struct cc_flow f;
 		struct kcp_cc_info cc;
 
-		flow_init(&f, &p, KCP_CC_BBR, 700);
-		run_until(&f, 1, 3000);
+		cc_flow_init(&f, &p, KCP_CC_BBR, 700);
+		cc_run_until(&f, 1, 3000);
 		kcp_get_cc(kcp_sim_kcp(f.sim, 0), &cc);
 		ck_assert_msg(!cc.app_limited, "bulk read as application-limited");
 		f.limit = f.written;
 		f.backlog = more;
-		run_until(&f, 1, 3100);
+		cc_run_until(&f, 1, 3100);
 		kcp_get_cc(kcp_sim_kcp(f.sim, 0), &cc);
 		marked[more] = cc.app_limited;
-		flow_free(&f);
+		cc_flow_free(&f);
 	}
 	printf("queue emptied: application-limited %s without a backlog, %s "
 	       "with one\n", marked[0] ? "yes" : "no", marked[1] ? "yes" : "no");
@@ -896,14 +588,15 @@ END_TEST
  * host's own 32-64 KiB bounds), nothing without the controller. */
 START_TEST(test_host_goal)
 {
-	struct path slow = {2000000, 100, 10000}, fast = {200000000, 20, 10000};
-	struct flow f;
+	struct cc_path slow = {2000000, 100, 10000};
+	struct cc_path fast = {200000000, 20, 10000};
+	struct cc_flow f;
 	struct kcp_cc_info cc;
 	uint32_t lo = UINT32_MAX, hi = 0, g;
 
-	flow_init(&f, &slow, KCP_CC_BBR, 710);
+	cc_flow_init(&f, &slow, KCP_CC_BBR, 710);
 	for (uint64_t t = 100; t <= 6000; t += 50) {
-		run_until(&f, 1, t);
+		cc_run_until(&f, 1, t);
 		kcp_get_cc(kcp_sim_kcp(f.sim, 0), &cc);
 		if (!cc.min_rtt)
 			continue;
@@ -911,23 +604,23 @@ START_TEST(test_host_goal)
 		lo = g < lo ? g : lo;
 		hi = g > hi ? g : hi;
 	}
-	flow_free(&f);
+	cc_flow_free(&f);
 	printf("host goal at 2 Mbit/s x 100 ms: %u-%u bytes\n", lo, hi);
 	ck_assert_uint_eq(lo, 4096);
 	ck_assert_uint_le(hi, 4096);
 
-	flow_init(&f, &fast, KCP_CC_BBR, 711);
-	run_until(&f, 1, 3000);
+	cc_flow_init(&f, &fast, KCP_CC_BBR, 711);
+	cc_run_until(&f, 1, 3000);
 	g = kcp_host_goal(kcp_sim_kcp(f.sim, 0));
-	flow_free(&f);
+	cc_flow_free(&f);
 	printf("host goal at 200 Mbit/s x 20 ms: %u bytes\n", g);
 	ck_assert_uint_ge(g, 64 * 1024);
 	ck_assert_uint_le(g, 200000000 / 8 * 5 / 1000 * 3 / 2);
 
-	flow_init(&f, &fast, KCP_CC_NONE, 712);
-	run_until(&f, 1, 500);
+	cc_flow_init(&f, &fast, KCP_CC_NONE, 712);
+	cc_run_until(&f, 1, 500);
 	ck_assert_uint_eq(kcp_host_goal(kcp_sim_kcp(f.sim, 0)), 0);
-	flow_free(&f);
+	cc_flow_free(&f);
 }
 END_TEST
 
@@ -936,18 +629,19 @@ END_TEST
  * own pause while the inflight cap binds (at 1 Mbit/s 22 ms, not 2.5). */
 START_TEST(test_tail_wait)
 {
-	struct path slow = {1000000, 20, 10000}, fast = {50000000, 20, 10000};
-	struct flow f;
+	struct cc_path slow = {1000000, 20, 10000};
+	struct cc_path fast = {50000000, 20, 10000};
+	struct cc_flow f;
 	uint32_t ms_slow, ms_fast;
 
-	flow_init(&f, &slow, KCP_CC_BBR, 720);
-	run_until(&f, 1, 6000);
+	cc_flow_init(&f, &slow, KCP_CC_BBR, 720);
+	cc_run_until(&f, 1, 6000);
 	ms_slow = kcp_tail_ms(kcp_sim_kcp(f.sim, 0));
-	flow_free(&f);
-	flow_init(&f, &fast, KCP_CC_BBR, 721);
-	run_until(&f, 1, 3000);
+	cc_flow_free(&f);
+	cc_flow_init(&f, &fast, KCP_CC_BBR, 721);
+	cc_run_until(&f, 1, 3000);
 	ms_fast = kcp_tail_ms(kcp_sim_kcp(f.sim, 0));
-	flow_free(&f);
+	cc_flow_free(&f);
 	printf("tail guard pause: %u ms at 1 Mbit/s x 20 ms, %u ms at 50 "
 	       "Mbit/s x 20 ms\n", ms_slow, ms_fast);
 	/* 2 x 1,378 IP bytes at 1 Mbit/s (FEC 10/3 on top: 2 x 1.3 x 11 ms) */
