@@ -100,6 +100,8 @@ struct kcp_bbr {
 	uint32_t min_rtt, min_rtt_ms; /* ms; when it was measured */
 	uint32_t round_rtt;         /* smallest RTT sample this round */
 	uint32_t round_rtt_max;     /* largest */
+	uint32_t round_rtt_n, round_rtt_hi; /* samples, and those a quarter
+				     * above min_rtt (check_full_pipe) */
 	uint32_t round_retx;        /* retransmissions this round */
 	bool rate_set;              /* pacing follows a sample, not the guess */
 	uint32_t startup_queue;     /* STARTUP rounds in a row with a queue */
