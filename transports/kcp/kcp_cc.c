@@ -60,11 +60,10 @@ static uint32_t seg_charge_full(const struct kcp_bbr *b)
  * pays parity when it leaves (kcp_cc_parity), whose pacer sends a group's
  * data at the data rate and then pauses: with the scaled charge the sends
  * are evenly spaced, a sample they limit is exact, and this read 1/1.3 of
- * it (the estimate fell to a third of a 5 Mbit/s x 10 ms link). */
-/* Nor while the groups hold ACK datagrams (an echo: mixed_groups): then
- * the bursts come after fewer data datagrams than ds, and the correction,
- * which assumes as few bursts as ds allows, read the samples low (a
- * 20 %-loss echo took 13-44 s instead of 11-16). */
+ * it (the estimate fell to a third of a 5 Mbit/s x 10 ms link). Nor
+ * while the groups hold ACK datagrams (an echo: mixed_groups): then the
+ * bursts come after fewer data datagrams than ds, and the correction read
+ * the samples low (a 20 %-loss echo took 13-44 s instead of 11-16). */
 static uint64_t parity_phase(const struct kcp_bbr *b, uint64_t got)
 {
 	uint64_t grp;
@@ -225,9 +224,12 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now)
 		b->round_rtt = rtt;
 	if (rtt > b->round_rtt_max)
 		b->round_rtt_max = rtt;
-	b->round_rtt_n++;
-	if (b->min_rtt && rtt > b->min_rtt + margin_of(b, 4, UINT32_MAX))
-		b->round_rtt_hi++;
+	if (!b->full_pipe) { /* STARTUP's overflow rule counts them */
+		b->round_rtt_n++;
+		if (b->min_rtt &&
+		    rtt > b->min_rtt + margin_of(b, 4, UINT32_MAX))
+			b->round_rtt_hi++;
+	}
 	/* expiry is PROBE_RTT's business (update_state) */
 	if (!b->min_rtt || rtt <= b->min_rtt) {
 		b->min_rtt = rtt;

@@ -32,6 +32,17 @@ static inline uint32_t seg_charge(const struct kcp *k, uint32_t len)
 	return (uint32_t)c;
 }
 
+/* Data datagrams (segments, copies, fillers: `n` of them) owe their
+ * group's parity, ps parts per datagram (kcp_cc_parity pays them). */
+static inline void kcp_cc_owe_parity(struct kcp_bbr *b, uint32_t n)
+{
+	uint32_t owed = b->parity_owed + n * b->ps;
+	/* at most two groups: what did not leave in one is owed only once */
+	uint32_t cap = 2 * b->ds * b->ps;
+
+	b->parity_owed = owed < cap ? owed : cap;
+}
+
 static inline uint32_t full_charge(const struct kcp *k)
 {
 	return seg_charge(k, k->mss);

@@ -273,7 +273,6 @@ void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now);
  * updates the model. */
 void kcp_cc_on_input_end(struct kcp *k, uint32_t now);
 void kcp_cc_refill(struct kcp *k, uint32_t now);
-void kcp_cc_owe_parity(struct kcp_bbr *b, uint32_t n);
 /* No delivery for half an RTT (at least one interval). */
 bool kcp_cc_stalled(const struct kcp *k, uint32_t now);
 bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s);

@@ -143,17 +143,6 @@ void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)
 	b->credit -= (int64_t)c;
 }
 
-/* Data datagrams (segments, copies, fillers: `n` of them) owe their
- * group's parity, ps parts per datagram. */
-void kcp_cc_owe_parity(struct kcp_bbr *b, uint32_t n)
-{
-	uint32_t owed = b->parity_owed + n * b->ps;
-	/* at most two groups: what did not leave in one is owed only once */
-	uint32_t cap = 2 * b->ds * b->ps;
-
-	b->parity_owed = owed < cap ? owed : cap;
-}
-
 /* A parity datagram pays for the data datagrams of its group, ds parts
  * for a whole group: a group of ACK datagrams (they are FEC shards too,
  * and parity is as long as the group's longest shard) carries parity that
