@@ -11,7 +11,8 @@
 # model: udp_impair in IP mode between two network namespaces over TUN
 # devices (this kernel has no netem).
 #   bench/kcp.sh [BUILD] [MiB per transfer]
-#   env: LINKS="25:1 25:5" (one-way delay ms:loss %), REPS=3, WND=1024
+#   env: LINKS="25:1 25:5" (one-way delay ms:loss %), REPS=3, WND=1024,
+#        RATED=0 (skip the bottleneck rows of bench/kcp_rated.sh run after)
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 source "$ROOT/bench/lib.sh"
 MIB=${2:-64}
@@ -155,3 +156,13 @@ out=$("$NT" recv --port "$SRC" --bytes "$BYTES" --seed 9)
 printf '%-10s %-8s %10s   (plain TCP, loopback, no tunnel, no link model)\n' "loopback" "tcp" "$(echo "$out" | mbps)"
 echo "tcp rows: the kernel's TCP ($(sysctl -n net.ipv4.tcp_congestion_control)), no tunnel, between two namespaces through the same link model (1500-byte IP packets)"
 echo "targets: goodput >= 1.5x kcptun, p99 <= 0.8x kcptun, CPU/GB <= 0.5x kcptun"
+
+# The bottleneck rows (a rate, a 1,000-packet tail-drop queue, delay and
+# loss; issue 7) are bench/kcp_rated.sh's: run after these, in the same
+# invocation, with TCP, kcptun, our TCP tunnel and ours. RATED=0 skips them.
+if [ "${RATED:-1}" != 0 ]; then
+	echo
+	echo "bottleneck rows (bench/kcp_rated.sh):"
+	TUNNELS=${TUNNELS:-tcp kcptun ourtcp ours} "$ROOT/bench/kcp_rated.sh" "$BUILD" ||
+		fail "bench/kcp_rated.sh failed"
+fi
