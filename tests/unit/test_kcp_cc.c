@@ -211,7 +211,11 @@ END_TEST
  * segment it acknowledged while a hole sat below them) the sender resent
  * about twice what the link lost. Asserted: retransmissions within 10 % of
  * the losses (bulk data: one segment per datagram), 90 % of what the link
- * carries after headers, the queue as in the grid. */
+ * carries after headers and its random loss (without parity, each lost
+ * datagram is sent again: at 5 % loss 95 % of the capacity is the most a
+ * sender can deliver; measured 89 % of capacity at 5 % over windows of
+ * 1.5-12 s, 91 % when a window's edges caught a hole's wait), the queue
+ * as in the grid. */
 START_TEST(test_fec_off)
 {
 	static const struct cc_path links[] = {
@@ -228,7 +232,8 @@ START_TEST(test_fec_off)
 	ck_assert_msg(r.retrans * 10 <= r.lost * 11, "%llu segments resent "
 		      "for %llu datagrams lost", (unsigned long long)r.retrans,
 		      (unsigned long long)r.lost);
-	ck_assert_msg(r.share >= 0.90, "%.0f%% of capacity", r.share * 100);
+	ck_assert_msg(r.share >= 0.90 * (1.0 - p->loss_ppm / 1e6),
+		      "%.0f%% of capacity", r.share * 100);
 	ck_assert_msg(r.queue_bdp <= 0.25, "queue %.2f BDP", r.queue_bdp);
 }
 END_TEST
@@ -445,34 +450,41 @@ START_TEST(test_rate_halving)
 	struct cc_flow f;
 	struct kcp_sim_btl *btl;
 	uint64_t t, end = h->at_ms + 20 * p.rtt_ms, drained = 0;
-	double bdp_new, sum = 0, peak = 0;
-	int n = 0;
+	double bdp_new, sum = 0, peak = 0, *q;
+	size_t i, n = 0, top = 0, nq = (size_t)(end - h->at_ms) / 5;
 
 	cc_flow_init(&f, &p, KCP_CC_BBR, 300);
 	btl = kcp_sim_get_btl(f.sim, 0);
 	cc_run_until(&f, 1, h->at_ms);
 	kcp_sim_btl_set_rate(btl, p.rate_bps / 2);
 	bdp_new = cc_bdp_bytes(&p) / 2;
+	q = calloc(nq, sizeof(*q));
+	ck_assert_ptr_nonnull(q);
 	/* The queue the old rate leaves (it grows until the sender sees the
 	 * path slow down) must fall below a quarter BDP of the new rate
-	 * within a few RTTs, and from then on the mean queue must stay below
-	 * that, as the grid's steady state. A mean, not every instant:
-	 * PROBE_BW's 5/4 phase peaks at ~0.4 BDP for a moment by design
-	 * (docs/kcp-congestion.md). */
-	for (t = h->at_ms + 5; t <= end; t += 5) {
-		double q;
-
+	 * within a few RTTs of the halving, and from then on the mean queue
+	 * must stay below that, as the grid's steady state. A mean, not
+	 * every instant: PROBE_BW's 5/4 phase peaks at ~0.4 BDP for a moment
+	 * by design (docs/kcp-congestion.md). The drain is timed from the
+	 * queue's peak: a halving during a 5/4 phase found that phase's
+	 * queue draining first (0.1 RTT, the real one peaked after it). */
+	for (i = 0, t = h->at_ms + 5; i < nq; i++, t += 5) {
 		cc_run_until(&f, 1, t);
-		q = (double)kcp_sim_btl_backlog(btl, t);
-		if (q > peak)
-			peak = q;
-		if (!drained && peak > 0.25 * bdp_new && q <= 0.25 * bdp_new)
-			drained = t;
+		q[i] = (double)kcp_sim_btl_backlog(btl, t);
+		if (q[i] > peak) {
+			peak = q[i];
+			top = i;
+		}
+	}
+	for (i = top; i < nq; i++) {
+		if (!drained && q[i] <= 0.25 * bdp_new)
+			drained = h->at_ms + 5 * (i + 1);
 		if (drained) {
-			sum += q;
+			sum += q[i];
 			n++;
 		}
 	}
+	free(q);
 	printf("%3.0f Mbit/s %3u ms %u%% halved at %llu ms: queue peaked at "
 	       "%.1f BDP, below 0.25 BDP %.1f RTT later, mean after that "
 	       "%.2f BDP\n", p.rate_bps / 1e6, p.rtt_ms, p.loss_ppm / 10000,
