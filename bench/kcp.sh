@@ -27,16 +27,7 @@ KOPT="{crypt: aes, key: bench, mode: fast2, sndWnd: ${WND:-1024}, rcvWnd: ${WND:
 KT=(--crypt aes --key bench --mode fast2 --sndwnd ${WND:-1024} --rcvwnd ${WND:-1024} --datashard 10 --parityshard 3 --mtu 1350 --nocomp --quiet)
 
 mbps() { sed -n 's/.* MBps=\([0-9.]*\).*/\1/p'; } # the whole transfer (not half2_ or first_)
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
-# The link model runs at real-time priority when it can (root): on a small
-# box shared by six busy processes a normal-priority relay wakes late and
-# adds a random millisecond or two to every round trip, for both tunnels.
-# RELAY_RT=0 turns that off.
-RELAY=("$BUILD/tools/udp_impair")
-if [ "${RELAY_RT:-1}" = 1 ] && command -v chrt >/dev/null && chrt -f 10 true 2>/dev/null; then
-	RELAY=(chrt -f 10 "$BUILD/tools/udp_impair")
-fi
 # clients run as "${MPRE[@]}" nettool ... --host $MHOST
 MPRE=() MHOST=127.0.0.1
 # measure NAME PORT_SRC PORT_ECHO PIDS... -> sets R_MBPS (median of REPS

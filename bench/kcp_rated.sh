@@ -26,53 +26,6 @@ KOPT="{crypt: aes, key: bench}"
 PEERS="$ROOT/../shared/peers/frp-0.54"
 [ -x "$PEERS/frps" ] || echo "stock frp 0.54 not found at $PEERS: no frp row"
 KT=(--crypt aes --key bench --mode fast2 --sndwnd 1024 --rcvwnd 1024 --datashard 10 --parityshard 3 --mtu 1350 --nocomp --quiet)
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -n 1; }
-
-RELAY=("$BUILD/tools/udp_impair")
-if command -v chrt >/dev/null && chrt -f 10 true 2>/dev/null; then
-	RELAY=(chrt -f 10 "$BUILD/tools/udp_impair")
-fi
-
-# rlink N RATE DELAY LOSS: namespaces A=kr$$aN (10.98.N.1) and B=kr$$bN
-# (10.98.N.2) joined through the bottleneck; in A a data source (5001), a
-# TCP echo (5002) and a UDP echo (5003) on all addresses.
-rlink() {
-	local n=$1 rate=$2 d=$3 loss=$4
-	A="kr$$a$n" B="kr$$b$n"
-	start rimp$n "${RELAY[@]}" --tun "krta$n,krtb$n" --delay-ms "$d" --loss "$loss" \
-		--rate "$rate" --queue 1000 --seed 42 --queue-bytes 268435456 --timeout 0
-	wait_log rimp$n "tun ready" 5 || return 1
-	ip netns add "$A" && NETNS+=("$A") && ip netns add "$B" && NETNS+=("$B") || return 1
-	ip link set "krta$n" netns "$A" && ip link set "krtb$n" netns "$B" &&
-		ip -n "$A" addr add "10.98.$n.1/24" dev "krta$n" &&
-		ip -n "$B" addr add "10.98.$n.2/24" dev "krtb$n" &&
-		ip -n "$A" link set "krta$n" up && ip -n "$B" link set "krtb$n" up &&
-		ip -n "$A" link set lo up && ip -n "$B" link set lo up || return 1
-	BYTES=$((rate / 8 * SECS))
-	start rsrc$n ip netns exec "$A" "$NT" source-server --bind 0.0.0.0 --port 5001 --bytes "$BYTES" --seed 9
-	start recho$n ip netns exec "$A" "$NT" echo-server --bind 0.0.0.0 --port 5002
-	start rudp$n ip netns exec "$A" "$NT" udp-echo --bind 0.0.0.0 --port 5003
-	start rsink$n ip netns exec "$A" "$NT" sink-server --bind 0.0.0.0 --port 5004
-	wait_log rsrc$n listening 10 && wait_log recho$n listening 10 && wait_log rudp$n listening 10 &&
-		wait_log rsink$n listening 10
-}
-
-# wait_proxy_port NS PORT: a proxy's remote port answers in NS, then a
-# second for the tunnel to settle
-wait_proxy_port() {
-	for _ in $(seq 60); do
-		ip netns exec "$1" "$NT" wait-port --port "$2" --timeout 1 >/dev/null 2>&1 && break
-	done
-	sleep 1
-}
-
-# up_bytes N [DIR]: IP bytes that entered the bottleneck so far, A->B (up)
-# or B->A (down)
-up_bytes() {
-	kill -USR1 "$(pid_of rimp$1)"
-	sleep 0.2
-	grep "dir=${2:-up}" "$T/rimp$1.log" | tail -n 1 | field rx_bytes
-}
 
 # run N PORT_BULK PORT_ECHO [HOST] [PORT_SINK] (in B, 127.0.0.1 or
 # 10.98.N.1) -> R_* values. Bulk A->B (the service's replies, frpc ->

@@ -39,6 +39,7 @@ struct opts {
 	uint64_t rate; /* servers: bytes/s each connection may write, 0 = any */
 	double timeout;
 	long conns, count, size, interval_ms, wait_ms;
+	long progress_ms; /* recv: a 'progress' line this often, 0 = none */
 	int udp, half_close, verify, count_set, help;
 };
 
@@ -53,7 +54,9 @@ static void usage(FILE *f)
 	      " clients ([--host H] default 127.0.0.1, --timeout T default"
 	      " 120):\n"
 	      "  send --port P --bytes N [--seed S] [--half-close]\n"
-	      "  recv --port P --bytes N [--seed S]\n"
+	      "  recv --port P --bytes N [--seed S] [--progress-ms MS]\n"
+	      "      (--progress-ms: a line 'progress us=T got=B' every MS,"
+	      " T monotonic)\n"
 	      "  stream --port P --bytes N --mode up|down|echo [--verify]"
 	      " [--half-close]\n"
 	      "  conc --port P [--conns 200] [--bytes 65536] [--seed S]\n"
@@ -456,6 +459,7 @@ static int run_xfer(const struct opts *o, const struct xfer *x)
 	static uint8_t txbuf[CHUNK], rxbuf[CHUNK], expbuf[CHUNK];
 	size_t tx_len = 0, tx_off = 0;
 	uint64_t sent = 0, got = 0, t0, deadline, t_half = 0, t_first = 0;
+	uint64_t next_progress = 0;
 	int fd, wr_shut = 0, eof = 0, rc = 1;
 	const char *why = NULL;
 	char detail[96] = "";
@@ -498,7 +502,15 @@ static int run_xfer(const struct opts *o, const struct xfer *x)
 		}
 		if (sent < x->send_n)
 			p.events |= POLLOUT;
-		r = poll(&p, 1, tool_poll_ms(deadline));
+		if (o->progress_ms && now >= next_progress) {
+			printf("progress us=%llu got=%llu\n",
+			       (unsigned long long)now, (unsigned long long)got);
+			fflush(stdout);
+			next_progress = now + (uint64_t)o->progress_ms * 1000;
+		}
+		r = poll(&p, 1, o->progress_ms &&
+				    o->progress_ms < tool_poll_ms(deadline) ?
+				(int)o->progress_ms : tool_poll_ms(deadline));
 		if (r == -1 && errno != EINTR) {
 			why = "poll";
 			break;
@@ -814,7 +826,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_PORT = 256, O_HOST, O_BIND, O_PIDFILE, O_PORTFILE, O_BYTES,
 	       O_SEED, O_TIMEOUT, O_CONNS, O_COUNT, O_SIZE, O_INTERVAL, O_MODE,
-	       O_UDP, O_HALF, O_VERIFY, O_WAIT, O_HELP, O_RATE };
+	       O_UDP, O_HALF, O_VERIFY, O_WAIT, O_HELP, O_RATE, O_PROGRESS };
 	static const struct option lo[] = {
 		{ "port", 1, 0, O_PORT }, { "host", 1, 0, O_HOST },
 		{ "bind", 1, 0, O_BIND }, { "pidfile", 1, 0, O_PIDFILE },
@@ -825,7 +837,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "mode", 1, 0, O_MODE }, { "udp", 0, 0, O_UDP },
 		{ "half-close", 0, 0, O_HALF }, { "verify", 0, 0, O_VERIFY },
 		{ "wait-ms", 1, 0, O_WAIT }, { "help", 0, 0, O_HELP },
-		{ "rate", 1, 0, O_RATE },
+		{ "rate", 1, 0, O_RATE }, { "progress-ms", 1, 0, O_PROGRESS },
 		{ 0, 0, 0, 0 } };
 	int c, bad = 0;
 
@@ -856,6 +868,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			bad |= tool_parse_long(optarg, 0, 3600000, &o->interval_ms);
 			break;
 		case O_WAIT: bad |= tool_parse_long(optarg, 0, 3600000, &o->wait_ms); break;
+		case O_PROGRESS:
+			bad |= tool_parse_long(optarg, 1, 3600000, &o->progress_ms);
+			break;
 		case O_MODE: o->stream_mode = optarg; break;
 		case O_UDP: o->udp = 1; break;
 		case O_HALF: o->half_close = 1; break;
