@@ -298,21 +298,27 @@ END_TEST
  * and one direction spiralled down: at 20 % loss to 0 % of capacity, at
  * 2 % to 51 % (tests/e2e/kcp_lossy.sh at 20 % timed out after 240 s). A
  * parity datagram now pays for the data datagrams of its group only.
- * Each link also carries the other side's ACKs and their parity, so
- * asserted: each direction 55 % of the one-way capacity (60-76 %
- * measured), its link 85 % busy (88-98 %; the collapsed side's was 6 %),
- * its queue within a quarter BDP (0.02-0.10). */
+ * Each link also carries the other side's ACKs. They ride in the data
+ * datagrams (ACK_ROOM in kcp_core_int.h): in a datagram of their own each
+ * ACK flush took a shard of an FEC group and a full datagram's worth of
+ * its parity, and the sides got 60-69 % of the one-way capacity at 20 %
+ * loss, 76 % at 2 % (now 75-81 % and 93 %; 68-81 % and 85-99 % over
+ * eight seeds each). Asserted: each direction 70 % of the one-way
+ * capacity at 20 % loss, 80 % at 2 %, its link 85 % busy (88-96 %; the
+ * collapsed side's was 6 %), its queue within a quarter BDP (0.02-0.09). */
 START_TEST(test_two_way)
 {
 	static const struct {
 		struct cc_path p;
 		uint64_t seed;
+		double share; /* of the one-way capacity, each way */
 	} links[] = {
-		{{20000000, 50, 200000}, 900}, {{20000000, 50, 20000}, 901},
+		{{20000000, 50, 200000}, 900, 0.70},
+		{{20000000, 50, 20000}, 901, 0.80},
 		/* STARTUP's overflow rule, fed by 20 % random loss and one
 		 * high RTT sample, ended one side's STARTUP in its first
 		 * rounds: one side at 18 % of its capacity */
-		{{200000000, 50, 200000}, 902},
+		{{200000000, 50, 200000}, 902, 0.70},
 	};
 	const struct cc_path *p = &links[_i].p;
 	struct cc_way w[2];
@@ -329,7 +335,7 @@ START_TEST(test_two_way)
 		fflush(stdout);
 	}
 	for (int i = 0; i < 2; i++) {
-		ck_assert_msg(w[i].goodput >= 0.55 * cc_capacity(p),
+		ck_assert_msg(w[i].goodput >= links[_i].share * cc_capacity(p),
 			      "side %d: %.0f%% of capacity", i,
 			      w[i].goodput / cc_capacity(p) * 100);
 		ck_assert_msg(w[i].busy >= 0.85, "side %d: link %.0f%% busy", i,

@@ -265,20 +265,20 @@ int kcp_send(struct kcp *k, const void *buf, size_t len)
 	struct kcp_ring *q = &k->snd_queue;
 	const uint8_t *p = buf;
 	struct kcp_seg *tail = NULL;
-	size_t count, top = 0;
+	size_t count, top = 0, mss = kcp_seg_len(k);
 
 	if (len == 0)
 		return -EINVAL;
 	/* Stream mode: fill the last queued segment up to mss first. */
 	if (k->stream && q->n) {
 		tail = ring_at(q, q->n - 1);
-		if (tail->data && tail->len < k->mss) {
-			top = k->mss - tail->len;
+		if (tail->data && tail->len < mss) {
+			top = mss - tail->len;
 			if (top > len)
 				top = len;
 		}
 	}
-	count = (len - top + k->mss - 1) / k->mss;
+	count = (len - top + mss - 1) / mss;
 	if (!k->stream && count > KCP_MAX_FRAGMENTS)
 		return -E2BIG;
 	if (count > (1u << 30) || kcp_core_ring_reserve(q, (uint32_t)count))
@@ -307,7 +307,7 @@ int kcp_send(struct kcp *k, const void *buf, size_t len)
 	}
 	for (size_t i = 0; i < count; i++) {
 		struct kcp_seg *s = ring_at(q, q->n++);
-		size_t n = len < k->mss ? len : k->mss;
+		size_t n = len < mss ? len : mss;
 
 		memcpy(s->data, p, n);
 		s->len = (uint16_t)n;
@@ -550,6 +550,25 @@ uint32_t kcp_conv(const struct kcp *k)
 
 uint32_t kcp_mss(const struct kcp *k)
 {
+	return k->mss;
+}
+
+bool kcp_both_ways_now(const struct kcp *k, uint32_t now)
+{
+	return kcp_both_ways(k, now);
+}
+
+uint32_t kcp_acks_pending(const struct kcp *k)
+{
+	return k->nack;
+}
+
+/* While data flows both ways, segments leave room for ACK_ROOM ACKs to
+ * ride in their datagrams. */
+uint32_t kcp_seg_len(const struct kcp *k)
+{
+	if (kcp_both_ways(k, k->cc_now) && k->mss > 4 * ACK_ROOM * KCP_OVERHEAD)
+		return k->mss - ACK_ROOM * KCP_OVERHEAD;
 	return k->mss;
 }
 

@@ -236,6 +236,15 @@ uint32_t kcp_waitsnd(const struct kcp *kcp);
 bool kcp_dead(const struct kcp *kcp);
 uint32_t kcp_conv(const struct kcp *kcp);
 uint32_t kcp_mss(const struct kcp *kcp);
+/** The payload new segments take now: the MSS, or a few ACKs' worth less
+ *  while data flows both ways (their ACKs ride in the data datagrams).
+ *  Writes of whole multiples of it fill whole segments. */
+uint32_t kcp_seg_len(const struct kcp *kcp);
+/** Data flows both ways with the controller on (ACKs then ride in data,
+ *  and may wait a moment for it). */
+bool kcp_both_ways_now(const struct kcp *kcp, uint32_t now);
+/** ACKs waiting for a flush. */
+uint32_t kcp_acks_pending(const struct kcp *kcp);
 uint32_t kcp_mtu(const struct kcp *kcp);
 uint32_t kcp_interval(const struct kcp *kcp);
 uint32_t kcp_snd_wnd(const struct kcp *kcp);

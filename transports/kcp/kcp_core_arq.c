@@ -218,6 +218,19 @@ static void cwnd_grow(struct kcp *k)
 	}
 }
 
+/* One more data segment in this BIDIR_WIN_MS window (kcp_both_ways). */
+void kcp_flow_count(struct kcp_flow_win *w, uint32_t now)
+{
+	int32_t age = tdiff(now, w->ms);
+
+	if (age >= BIDIR_WIN_MS || age < 0) {
+		w->prev = age >= 0 && age < 2 * BIDIR_WIN_MS ? w->n : 0;
+		w->n = 0;
+		w->ms = now;
+	}
+	w->n++;
+}
+
 int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 	      bool ack_nodelay, uint32_t now)
 {
@@ -257,6 +270,8 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 		case KCP_CMD_PUSH: {
 			int rc = 0;
 
+			kcp_flow_count(&k->rx, now);
+
 			/* Beyond the window: dropped and not acked, so the
 			 * sender keeps it; before rcv_nxt: acked again. */
 			if (tdiff(h.sn, k->rcv_nxt + k->rcv_wnd) < 0) {
@@ -264,6 +279,8 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 					rc = kcp_core_rcv_insert(k, &h,
 								 payload);
 				if (rc >= 0) {
+					if (!k->nack)
+						k->ack_since = now;
 					k->acks[k->nack].sn = h.sn;
 					k->acks[k->nack].ts = h.ts;
 					k->nack++;
@@ -294,7 +311,9 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 		kcp_flush(k, now, false);
 	else if (k->nack && (ack_nodelay || (k->nack >= ACKS_MIN &&
 					     k->nack >= 2 * k->rcv_wnd)))
-		kcp_flush(k, now, true);
+		/* data flowing both ways: the ACKs may ride in ours
+		 * (ACK_ROOM), as kcp.so's receive batches flush */
+		kcp_flush(k, now, !(ack_nodelay && kcp_both_ways(k, now)));
 	return 0;
 }
 
@@ -456,15 +475,23 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	uint32_t resent, cwnd_eff, moved, minrto = k->interval, fec_wait;
 	uint32_t lost = 0, fast = 0, early = 0, seen = 0;
 	bool blocked = false;
+	/* With the controller, the ACKs go in the first datagram that
+	 * carries data, ahead of it, or alone at the end (ACK_ROOM). A
+	 * window probe keeps kcp-go's order: ACKs, then the probe. */
+	bool defer = k->bbr.on && !ack_only && !k->probe;
+	struct kcp_hdr ha = h;
 
 	k->opos = k->reserved;
-	acks_out(k, &h);
+	if (!defer)
+		acks_out(k, &h);
 	if (ack_only) {
 		out_emit(k);
 		return k->interval;
 	}
 	/* Idle: nothing queued, nothing in flight, nothing to probe. */
 	if (!k->snd_buf.n && !k->snd_queue.n && !k->probe && k->rmt_wnd) {
+		if (defer)
+			acks_out(k, &ha);
 		out_emit(k);
 		k->ts_probe = k->probe_wait = 0;
 		if (k->bbr.on)
@@ -559,14 +586,18 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		early += why == XMIT_EARLY;
 		lost += why == XMIT_TIMEOUT;
 		if (why != XMIT_NONE) {
-			if (k->bbr.on)
+			if (k->bbr.on) {
 				kcp_cc_on_send(k, s, now);
+				kcp_flow_count(&k->tx, now);
+			}
 			s->xmit++;
 			s->ts = now;
 			h.frg = s->frg;
 			h.ts = now;
 			h.sn = s->sn;
 			h.len = s->len;
+			if (defer && k->nack)
+				acks_out(k, &ha);
 			out_seg(k, &h, s->data);
 			if (s->xmit >= k->dead_link)
 				k->dead = true;
@@ -574,6 +605,21 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		left = tdiff(s->resendts, now);
 		if (left > 0 && (uint32_t)left < minrto)
 			minrto = (uint32_t)left;
+	}
+	/* No data went out: the ACKs go alone, unless data flows both ways:
+	 * ours, held by the pacer or not written yet (an echo's replies
+	 * follow what this flush acknowledges), may go within ACK_HOLD_MS of
+	 * the oldest ACK */
+	if (defer && k->nack) {
+		int32_t held = tdiff(now, k->ack_since);
+
+		if (held >= 0 && held < ACK_HOLD_MS &&
+		    kcp_both_ways(k, now)) {
+			if (minrto > (uint32_t)(ACK_HOLD_MS - held))
+				minrto = (uint32_t)(ACK_HOLD_MS - held);
+		} else {
+			acks_out(k, &ha);
+		}
 	}
 	out_emit(k);
 

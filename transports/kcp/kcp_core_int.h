@@ -32,6 +32,19 @@
 /* ACKs repeated in the next ACK datagram: one datagram's worth at the
  * default MTU (1400 / 24) */
 #define ACK_REPEAT_MAX 56
+/* Bulk data both ways (an echo through the tunnel), with the controller:
+ * every datagram is an FEC shard and a group's parity is as long as its
+ * longest shard, so an ACK datagram of its own takes a data datagram's
+ * place in the group and a data datagram's worth of parity. New segments
+ * then leave room for ACK_ROOM ACKs, the ACKs ride in the first data
+ * datagram of a flush, and while the pacer holds the data they wait for
+ * it up to ACK_HOLD_MS (the peer's RTT samples rise by that at most, under
+ * the 3 ms a queue must add to count). "Both ways": BIDIR_SEGS segments of
+ * data arrived within a BIDIR_WIN_MS window, this one or the last. */
+#define ACK_ROOM 4
+#define ACK_HOLD_MS 2
+#define BIDIR_SEGS 8
+#define BIDIR_WIN_MS 100
 
 struct kcp_seg {
 	uint8_t *data;     /* pool buffer, NULL when len == 0 or acked */
@@ -152,6 +165,11 @@ struct kcp_ack {
 	uint32_t sn, ts;
 };
 
+/* Data segments counted per BIDIR_WIN_MS window (kcp_both_ways). */
+struct kcp_flow_win {
+	uint32_t ms, n, prev;
+};
+
 struct kcp {
 	uint32_t conv, mtu, mss, reserved;
 	uint32_t snd_una, snd_nxt, rcv_nxt;
@@ -176,6 +194,8 @@ struct kcp {
 	 * once more ahead of the next flush's (see kcp_flush) */
 	struct kcp_ack racks[ACK_REPEAT_MAX];
 	uint32_t nrack;
+	uint32_t ack_since;        /* when the oldest pending ACK was queued */
+	struct kcp_flow_win rx, tx; /* data segments in and out: kcp_both_ways */
 
 	void *pool;                /* free list linked through the buffers */
 	uint32_t pool_n, pool_keep;
@@ -195,6 +215,19 @@ struct kcp {
 static inline int32_t tdiff(uint32_t later, uint32_t earlier)
 {
 	return (int32_t)(later - earlier);
+}
+
+static inline bool kcp_flow_busy(const struct kcp_flow_win *w, uint32_t now)
+{
+	return tdiff(now, w->ms) < 2 * BIDIR_WIN_MS &&
+	       (w->n >= BIDIR_SEGS || w->prev >= BIDIR_SEGS);
+}
+
+/* Data flows both ways (see ACK_ROOM), and the controller is on. */
+static inline bool kcp_both_ways(const struct kcp *k, uint32_t now)
+{
+	return k->bbr.on && kcp_flow_busy(&k->rx, now) &&
+	       kcp_flow_busy(&k->tx, now);
 }
 
 /* Arithmetic shift right with floor semantics on every compiler (C leaves
@@ -275,6 +308,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now);
 void kcp_cc_refill(struct kcp *k, uint32_t now);
 /* No delivery for half an RTT (at least one interval). */
 bool kcp_cc_stalled(const struct kcp *k, uint32_t now);
+void kcp_flow_count(struct kcp_flow_win *w, uint32_t now);
 bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s);
 /* Fast retransmission may wait out the FEC group (the window is wide). */
 bool kcp_cc_fec_skips(const struct kcp *k);

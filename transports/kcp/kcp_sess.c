@@ -311,7 +311,8 @@ static bool pump_send(struct kcp_sess *s, bool force)
 	uint32_t limit = kcp_send_limit(s->kcp);
 	if (limit == 0)
 		limit = 1; /* let the probe machinery see a queued segment */
-	uint32_t mss = kcp_mss(s->kcp);
+	/* whole segments: the length they take now (kcp_seg_len) */
+	uint32_t mss = kcp_seg_len(s->kcp);
 	bool sent = false;
 	while (evbuffer_get_length(in) > 0) {
 		uint32_t waiting = kcp_waitsnd(s->kcp);
@@ -444,9 +445,14 @@ void kcp_sess_ack_batch(struct kcp_sess *s)
 	s->touched = false;
 	if (s->state == KS_DEAD)
 		return;
-	uint32_t next = kcp_flush(s->kcp, now32(), kcp_waitsnd(s->kcp) == 0);
-	/* a paced flush leaves data for later: be back when it may go */
-	if (kcp_pace_wait(s->kcp, now32()) != UINT32_MAX)
+	/* data both ways: a full flush, whose ACKs may wait for our data */
+	bool both = kcp_both_ways_now(s->kcp, now32());
+	uint32_t next = kcp_flush(s->kcp, now32(),
+				  kcp_waitsnd(s->kcp) == 0 && !both);
+	/* a paced flush leaves data for later, and held ACKs wait for it: be
+	 * back when they may go */
+	if (kcp_pace_wait(s->kcp, now32()) != UINT32_MAX ||
+	    (both && kcp_acks_pending(s->kcp)))
 		arm(s, next ? next : 1);
 }
 
