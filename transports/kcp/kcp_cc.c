@@ -627,6 +627,11 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now)
 	set_rate_and_cwnd(k, acked);
 }
 
+bool kcp_cc_in_startup(const struct kcp *k)
+{
+	return k->bbr.mode == BBR_STARTUP;
+}
+
 void kcp_get_cc(const struct kcp *k, struct kcp_cc_info *in)
 {
 	const struct kcp_bbr *b = &k->bbr;

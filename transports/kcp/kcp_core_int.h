@@ -308,6 +308,7 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now);
 void kcp_cc_refill(struct kcp *k, uint32_t now);
 /* No delivery for half an RTT (at least one interval). */
 bool kcp_cc_stalled(const struct kcp *k, uint32_t now);
+bool kcp_cc_in_startup(const struct kcp *k);
 void kcp_flow_count(struct kcp_flow_win *w, uint32_t now);
 bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s);
 /* Fast retransmission may wait out the FEC group (the window is wide). */
