@@ -61,12 +61,7 @@ tcp_link() {
 	start timp$n "${RELAY[@]}" --tun "kbta$n,kbtb$n" --delay-ms "$d" \
 		--loss "$loss" --seed 42 --queue-bytes 67108864 --timeout 0
 	wait_log timp$n "tun ready" 5 || return 1
-	ip netns add "$a" && NETNS+=("$a") && ip netns add "$b" && NETNS+=("$b") || return 1
-	ip link set "kbta$n" netns "$a" && ip link set "kbtb$n" netns "$b" &&
-		ip -n "$a" addr add "10.99.$n.1/24" dev "kbta$n" &&
-		ip -n "$b" addr add "10.99.$n.2/24" dev "kbtb$n" &&
-		ip -n "$a" link set "kbta$n" up && ip -n "$b" link set "kbtb$n" up &&
-		ip -n "$a" link set lo up && ip -n "$b" link set lo up || return 1
+	tun_netns "$a" "$b" "kbta$n" "kbtb$n" "10.99.$n" || return 1
 	start tsrc$n ip netns exec "$b" "$NT" source-server --bind "10.99.$n.2" --port 5001 \
 		--bytes "$BYTES" --seed 9
 	start techo$n ip netns exec "$b" "$NT" echo-server --bind "10.99.$n.2" --port 5002

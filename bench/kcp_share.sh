@@ -21,7 +21,8 @@
 # Needs root, /dev/net/tun, ip netns, kcptun. Noisy on a shared machine.
 #   bench/kcp_share.sh [BUILD]
 #   env: SLINKS="50:25:1 20:100:2" (Mbit/s:one-way ms:loss %), SECS=25,
-#        JOIN=5, WIN=5, TUNNELS="tcp kcptun ours", ECHO=1
+#        JOIN=5, WIN=5, TUNNELS="tcp kcptun ours", ECHO=1, SHARE=1 (0: the
+#        echo rows only)
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 source "$ROOT/bench/lib.sh"
 SECS=${SECS:-25}
@@ -93,14 +94,26 @@ windows() {
 # through one session: an echo of half the link's SECS worth; each way
 # carries it all, so bytes / secs is each direction's goodput
 echo_row() {
-	local n=$1 pe=$2 host=$3 rate=$4 out
+	local n=$1 pe=$2 host=$3 rate=$4 out u0 d0 u1 d1
+	u0=$(link_pkts "$n" up) d0=$(link_pkts "$n" down)
 	out=$(ip netns exec "$B" "$NT" stream --mode echo --host "$host" --port "$pe" \
 		--bytes $((rate / 16 * SECS)) --seed 9 --timeout $((4 * SECS)))
-	echo "$out" | awk -v r="$rate" -v name="$5" -v tun="$6" '
+	u1=$(link_pkts "$n" up) d1=$(link_pkts "$n" down)
+	echo "$out" | awk -v r="$rate" -v name="$5" -v tun="$6" -v u0="$u0" -v u1="$u1" -v d0="$d0" -v d1="$d1" '
 		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-		END { if (v["secs"] > 0 && $1 == "ok") { m = v["bytes"] * 8 / v["secs"] / 1e6
-			printf "%-14s %-7s echo: %5.1f Mbit/s each way, %5.1f%% of the link each way\n", name, tun, m, 100 * m / (r / 1e6) }
+		END { split(u0, a, " "); split(u1, b, " "); split(d0, c, " "); split(d1, d, " ")
+		      if (v["secs"] > 0 && $1 == "ok") { m = v["bytes"] * 8 / v["secs"] / 1e6
+			pu = b[1] > a[1] ? (b[2] - a[2]) / (b[1] - a[1]) : 0; pd = d[1] > c[1] ? (d[2] - c[2]) / (d[1] - c[1]) : 0
+			fmt = "%-14s %-7s echo: %5.1f Mbit/s each way, %5.1f%% of the link each way; lnk/gp %.2f / %.2f, %.0f / %.0f bytes per IP packet\n"
+			printf fmt, name, tun, m, 100 * m / (r / 1e6), (b[2] - a[2]) / v["bytes"], (d[2] - c[2]) / v["bytes"], pu, pd }
 		      else printf "%-14s %-7s echo: failed (%s)\n", name, tun, $0 }'
+}
+
+# link_pkts N DIR: "packets bytes" that entered the bottleneck so far
+link_pkts() {
+	kill -USR1 "$(pid_of rimp$1)"
+	sleep 0.2
+	grep "dir=$2" "$T/rimp$1.log" | tail -n 1 | sed -n 's/.* rx=\([0-9]*\) rx_bytes=\([0-9]*\).*/\1 \2/p'
 }
 
 hdr="link           tunnel "
@@ -117,8 +130,10 @@ for l in ${SLINKS:-50:25:1 20:100:2}; do
 		{ echo "$name: no TUN link (root, /dev/net/tun, ip netns)"; continue; }
 	TUN=" ${TUNNELS:-tcp kcptun ours} "
 	if [[ $TUN == *" tcp "* ]]; then
-		flows "$n" 5001 5001 "10.98.$n.1"
-		windows "$n" "$rate" "$d" "$name" tcp
+		if [ "${SHARE:-1}" != 0 ]; then
+			flows "$n" 5001 5001 "10.98.$n.1"
+			windows "$n" "$rate" "$d" "$name" tcp
+		fi
 		[ "${ECHO:-1}" = 0 ] || echo_row "$n" 5002 "10.98.$n.1" "$rate" "$name" tcp
 	fi
 	if [[ $TUN == *" kcptun "* ]]; then
@@ -129,8 +144,10 @@ for l in ${SLINKS:-50:25:1 20:100:2}; do
 		start kte$n ip netns exec "$A" kcptun-server -l "10.98.$n.1:4004" -t 127.0.0.1:5002 "${KT[@]}"
 		start kcte$n ip netns exec "$B" kcptun-client -l 127.0.0.1:6004 -r "10.98.$n.1:4004" "${KT[@]}"
 		sleep 1
-		flows "$n" 6001 6002
-		windows "$n" "$rate" "$d" "$name" kcptun
+		if [ "${SHARE:-1}" != 0 ]; then
+			flows "$n" 6001 6002
+			windows "$n" "$rate" "$d" "$name" kcptun
+		fi
 		[ "${ECHO:-1}" = 0 ] || echo_row "$n" 6004 127.0.0.1 "$rate" "$name" kcptun
 		for i in 1 2; do stop ktc$i$n; stop kts$i$n; done
 		stop kcte$n; stop kte$n
@@ -149,8 +166,10 @@ for l in ${SLINKS:-50:25:1 20:100:2}; do
 		done
 		wait_proxy_port "$B" 7001
 		wait_proxy_port "$B" 7002
-		flows "$n" 7001 7002
-		windows "$n" "$rate" "$d" "$name" ours
+		if [ "${SHARE:-1}" != 0 ]; then
+			flows "$n" 7001 7002
+			windows "$n" "$rate" "$d" "$name" ours
+		fi
 		[ "${ECHO:-1}" = 0 ] || echo_row "$n" 7101 127.0.0.1 "$rate" "$name" ours
 		for i in 1 2; do stop sfrpc$i$n; done
 		stop sfrps$n
@@ -162,5 +181,5 @@ echo "columns +a-bs: goodput of the first / second flow (Mbit/s) over that windo
 echo "share: both flows together over the windows, of the link rate; ping p50 across the link while both run; +queue = ping p50 - base RTT"
 echo "lnk/gp: IP bytes into the A->B bottleneck per goodput byte of both flows"
 echo "tcp: two connections, the kernel's $(sysctl -n net.ipv4.tcp_congestion_control), no tunnel; kcptun: two client/server pairs; ours: two frpc, one frps"
-echo "echo: an echo of rate/16 x SECS bytes through one session (tcp: one connection; ours: one frpc), so each way carries it all"
+echo "echo: an echo of rate/16 x SECS bytes through one session (tcp: one connection; ours: one frpc), so each way carries it all; lnk/gp and bytes per IP packet: A->B / B->A"
 [ -z "${KEEP:-}" ] || cp -r "$T" "$KEEP"

@@ -24,6 +24,16 @@ if [ "${RELAY_RT:-1}" = 1 ] && command -v chrt >/dev/null && chrt -f 10 true 2>/
 	RELAY=(chrt -f 10 "$BUILD/tools/udp_impair")
 fi
 
+# tun_netns A B DEV_A DEV_B NET: namespaces A and B (removed on exit), the
+# TUN device DEV_A in A as NET.1 and DEV_B in B as NET.2, all up
+tun_netns() {
+	ip netns add "$1" && NETNS+=("$1") && ip netns add "$2" && NETNS+=("$2") || return 1
+	ip link set "$3" netns "$1" && ip link set "$4" netns "$2" &&
+		ip -n "$1" addr add "$5.1/24" dev "$3" && ip -n "$2" addr add "$5.2/24" dev "$4" &&
+		ip -n "$1" link set "$3" up && ip -n "$2" link set "$4" up &&
+		ip -n "$1" link set lo up && ip -n "$2" link set lo up
+}
+
 # rlink N RATE DELAY LOSS [BYTES]: namespaces A=kr$$aN (10.98.N.1) and
 # B=kr$$bN (10.98.N.2) joined through the bottleneck; in A a data source
 # (5001, BYTES per connection, default SECS of the rate), a TCP echo (5002),
@@ -34,12 +44,7 @@ rlink() {
 	start rimp$n "${RELAY[@]}" --tun "krta$n,krtb$n" --delay-ms "$d" --loss "$loss" \
 		--rate "$rate" --queue 1000 --seed 42 --queue-bytes 268435456 --timeout 0
 	wait_log rimp$n "tun ready" 5 || return 1
-	ip netns add "$A" && NETNS+=("$A") && ip netns add "$B" && NETNS+=("$B") || return 1
-	ip link set "krta$n" netns "$A" && ip link set "krtb$n" netns "$B" &&
-		ip -n "$A" addr add "10.98.$n.1/24" dev "krta$n" &&
-		ip -n "$B" addr add "10.98.$n.2/24" dev "krtb$n" &&
-		ip -n "$A" link set "krta$n" up && ip -n "$B" link set "krtb$n" up &&
-		ip -n "$A" link set lo up && ip -n "$B" link set lo up || return 1
+	tun_netns "$A" "$B" "krta$n" "krtb$n" "10.98.$n" || return 1
 	BYTES=${5:-$((rate / 8 * SECS))}
 	start rsrc$n ip netns exec "$A" "$NT" source-server --bind 0.0.0.0 --port 5001 --bytes "$BYTES" --seed 9
 	start recho$n ip netns exec "$A" "$NT" echo-server --bind 0.0.0.0 --port 5002
