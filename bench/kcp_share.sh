@@ -109,13 +109,6 @@ echo_row() {
 		      else printf "%-14s %-7s echo: failed (%s)\n", name, tun, $0 }'
 }
 
-# link_pkts N DIR: "packets bytes" that entered the bottleneck so far
-link_pkts() {
-	kill -USR1 "$(pid_of rimp$1)"
-	sleep 0.2
-	grep "dir=$2" "$T/rimp$1.log" | tail -n 1 | sed -n 's/.* rx=\([0-9]*\) rx_bytes=\([0-9]*\).*/\1 \2/p'
-}
-
 hdr="link           tunnel "
 for ((a = JOIN; a + WIN <= SECS; a += WIN)); do hdr+=$(printf ' %-16s' "+$((a - JOIN))-$((a - JOIN + WIN))s Jain"); done
 printf '%s %7s %7s %7s %6s\n' "$hdr" share "ping" "+queue" "lnk/gp"

@@ -65,8 +65,12 @@ wait_proxy_port() {
 
 # up_bytes N [DIR]: IP bytes that entered the bottleneck so far, A->B (up)
 # or B->A (down)
-up_bytes() {
+up_bytes() { link_pkts "$1" "${2:-up}" | cut -d' ' -f2; }
+
+# link_pkts N DIR: "packets bytes" that entered the bottleneck so far, A->B
+# (up) or B->A (down)
+link_pkts() {
 	kill -USR1 "$(pid_of rimp$1)"
 	sleep 0.2
-	grep "dir=${2:-up}" "$T/rimp$1.log" | tail -n 1 | field rx_bytes
+	grep "dir=$2" "$T/rimp$1.log" | tail -n 1 | sed -n 's/.* rx=\([0-9]*\) rx_bytes=\([0-9]*\).*/\1 \2/p'
 }
