@@ -214,17 +214,19 @@ double cc_queue_bound(const struct cc_path *p)
 	return q > burst ? q : burst;
 }
 
-/* Both sides send bulk data and read what arrives (an echo through the
- * tunnel), each direction through its own bottleneck; each side's FEC
- * groups carry its data and its ACKs for the other side's data. Measured
- * over [from, to) ms. */
+/* Both sides send bulk data and read what arrives, each direction
+ * through its own bottleneck; each side's FEC groups carry its data and
+ * its ACKs for the other side's data. With echo, side 1 sends back what
+ * it has received (an echo through the tunnel: application-limited by
+ * side 0's deliveries). Measured over [from, to) ms. */
 void cc_two_way(const struct cc_path *p, uint64_t seed, uint64_t from,
-		    uint64_t to, struct cc_way w[2])
+		uint64_t to, bool echo, struct cc_way w[2])
 {
 	struct kcp_sim_side a = cc_side_for(p, KCP_CC_BBR, true);
 	struct kcp_sim *sim = kcp_sim_new(seed, CONV, 1000, &a, &a);
 	uint8_t *buf = calloc(1, CHUNK);
 	uint64_t got[2] = {0, 0}, got0[2] = {0, 0}, wire0[2] = {0, 0};
+	uint64_t sent[2] = {0, 0};
 	struct kcp_sim_btl_stats st0[2];
 	const struct kcp_sim_btl_stats *st;
 
@@ -247,11 +249,19 @@ void cc_two_way(const struct cc_path *p, uint64_t seed, uint64_t from,
 			bool queued = false;
 
 			while (kcp_waitsnd(tx) < kcp_send_limit(tx)) {
-				REQUIRE(kcp_send(tx, buf, CHUNK) == 0,
+				uint64_t n = CHUNK;
+
+				if (echo && i == 1) /* what is not echoed yet */
+					n = got[0] - sent[1] < CHUNK
+						    ? got[0] - sent[1] : CHUNK;
+				if (!n)
+					break;
+				REQUIRE(kcp_send(tx, buf, (size_t)n) == 0,
 					"kcp_send");
+				sent[i] += n;
 				queued = true;
 			}
-			kcp_set_backlog(tx, true);
+			kcp_set_backlog(tx, !(echo && i == 1));
 			if (queued)
 				kcp_sim_kick(sim, i);
 			while ((n = kcp_recv(rx, buf, CHUNK)) > 0)
@@ -272,6 +282,9 @@ void cc_two_way(const struct cc_path *p, uint64_t seed, uint64_t from,
 		w[i].goodput = (double)(got[i] - got0[i]) / secs;
 		w[i].busy = (double)(kcp_sim_stats(sim)->wire_bytes[i] -
 				     wire0[i]) * 8 / secs / (double)p->rate_bps;
+		w[i].overhead = got[i] > got0[i] ?
+			(double)(kcp_sim_stats(sim)->wire_bytes[i] - wire0[i]) /
+				(double)(got[i] - got0[i]) : 0;
 		w[i].queue_bdp = st->qn > st0[i].qn ?
 			(double)(st->qsum - st0[i].qsum) /
 			(double)(st->qn - st0[i].qn) / cc_bdp_bytes(p) : 0;

@@ -91,10 +91,12 @@ struct cc_way {
 	double goodput;   /* payload bytes/s from this side */
 	double busy;      /* its link's busy share */
 	double queue_bdp; /* mean queue of its link, over the BDP */
+	double overhead;  /* link bytes per goodput byte */
 	struct kcp_cc_info cc;
 };
 
+/* echo: side 1 sends back what it received instead of bulk data */
 void cc_two_way(const struct cc_path *p, uint64_t seed, uint64_t from,
-		uint64_t to, struct cc_way w[2]);
+		uint64_t to, bool echo, struct cc_way w[2]);
 
 #endif

@@ -323,7 +323,7 @@ START_TEST(test_two_way)
 	const struct cc_path *p = &links[_i].p;
 	struct cc_way w[2];
 
-	cc_two_way(p, links[_i].seed, 6000, 10000, w);
+	cc_two_way(p, links[_i].seed, 6000, 10000, false, w);
 	for (int i = 0; i < 2; i++) {
 		printf("two-way %2u Mbit/s %u ms %.0f%%, side %d: %.2f Mbit/s "
 		       "(%.0f%% of capacity), link busy %.0f%%, queue %.2f BDP, "
@@ -521,6 +521,50 @@ START_TEST(test_rate_halving)
 }
 END_TEST
 
+/* An echo: side 1 sends back what it receives, so its rounds are
+ * application-limited from the first, never judge growth, and it stays
+ * in STARTUP. Its ACKs went out alone there (ACKs wait for our data only
+ * outside STARTUP): 1.80 link bytes per byte on that side and 27.6 Mbit/s
+ * each way at 50 Mbit/s x 50 ms x 1 %, where the bulk side spent 1.41.
+ * After APP_HOLD_ROUNDS application-limited rounds they wait for the
+ * echoed data too: 1.41-1.45 on both sides, 34.1-35.0 Mbit/s (96 % of the
+ * one-way capacity). Asserted: each way 85 % of the one-way capacity,
+ * both sides at most 1.5 link bytes per byte (FEC 10/3 and the headers
+ * alone are 1.40). */
+START_TEST(test_echo)
+{
+	static const struct {
+		struct cc_path p;
+		uint64_t seed;
+	} links[] = {
+		{{50000000, 50, 10000}, 900},
+		{{50000000, 50, 10000}, 901},
+		{{20000000, 50, 20000}, 902},
+	};
+	const struct cc_path *p = &links[_i].p;
+	struct cc_way w[2];
+
+	cc_two_way(p, links[_i].seed, 6000, 10000, true, w);
+	for (int i = 0; i < 2; i++) {
+		printf("echo %2u Mbit/s %u ms %.0f%%, side %d: %.2f Mbit/s "
+		       "(%.0f%% of capacity), %.2f link bytes per byte, state "
+		       "%u\n", (unsigned)(p->rate_bps / 1000000), p->rtt_ms,
+		       p->loss_ppm / 10000.0, i, w[i].goodput * 8 / 1e6,
+		       w[i].goodput / cc_capacity(p) * 100, w[i].overhead,
+		       w[i].cc.state);
+		fflush(stdout);
+	}
+	for (int i = 0; i < 2; i++) {
+		ck_assert_msg(w[i].goodput >= 0.85 * cc_capacity(p),
+			      "side %d: %.0f%% of capacity", i,
+			      w[i].goodput / cc_capacity(p) * 100);
+		ck_assert_msg(w[i].overhead <= 1.5,
+			      "side %d: %.2f link bytes per byte", i,
+			      w[i].overhead);
+	}
+}
+END_TEST
+
 /* ---- an application-limited source ------------------------------------- */
 
 /* A source well below the link rate on a jittery path (the RTT moves by
@@ -691,6 +735,7 @@ static Suite *cc_suite(void)
 	tcase_add_loop_test(tc, test_fec_off, 0, 3);
 	tcase_add_loop_test(tc, test_late_bulk, 0, 3);
 	tcase_add_loop_test(tc, test_two_way, 0, 3);
+	tcase_add_loop_test(tc, test_echo, 0, 3);
 	tcase_add_loop_test(tc, test_fairness, 0,
 			    sizeof(fair_cases) / sizeof(fair_cases[0]));
 	tcase_add_loop_test(tc, test_rate_halving, 0,

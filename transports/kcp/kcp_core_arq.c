@@ -609,13 +609,14 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	/* No data went out: the ACKs go alone, unless data flows both ways:
 	 * ours, held by the pacer or not written yet (an echo's replies
 	 * follow what this flush acknowledges), may go within ACK_HOLD_MS of
-	 * the oldest ACK. Not while we are in STARTUP: held there, an echo
-	 * at 20 % loss (tests/e2e/kcp_lossy.sh) took 5-17 s, not 3-5. */
+	 * the oldest ACK. Not while we are in STARTUP (kcp_cc_acks_now):
+	 * held there, an echo at 20 % loss (tests/e2e/kcp_lossy.sh) took
+	 * 5-17 s, not 3-5. */
 	if (defer && k->nack) {
 		int32_t held = tdiff(now, k->ack_since);
 
 		if (held >= 0 && held < ACK_HOLD_MS &&
-		    kcp_both_ways(k, now) && !kcp_cc_in_startup(k)) {
+		    kcp_both_ways(k, now) && !kcp_cc_acks_now(k)) {
 			if (minrto > (uint32_t)(ACK_HOLD_MS - held))
 				minrto = (uint32_t)(ACK_HOLD_MS - held);
 		} else {

@@ -39,10 +39,10 @@
  * then leave room for ACK_ROOM ACKs, the ACKs ride in the first data
  * datagram of a flush, and while no data goes out (the pacer holds it, or
  * it is not written yet) they wait for it up to ACK_HOLD_MS, outside our
- * STARTUP (the peer's RTT samples rise by that at most, under the 3 ms a
- * queue must add to count). "Both ways": BIDIR_SEGS data segments or more
- * arrived, and as many left, within a BIDIR_WIN_MS window, this one or
- * the last (kcp_both_ways). */
+ * STARTUP (kcp_cc_acks_now; the peer's RTT samples rise by that at most,
+ * under the 3 ms a queue must add to count). "Both ways": BIDIR_SEGS data
+ * segments or more arrived, and as many left, within a BIDIR_WIN_MS
+ * window, this one or the last (kcp_both_ways). */
 #define ACK_ROOM 4
 #define ACK_HOLD_MS 2
 #define BIDIR_SEGS 8
@@ -311,7 +311,8 @@ void kcp_cc_on_input_end(struct kcp *k, uint32_t now);
 void kcp_cc_refill(struct kcp *k, uint32_t now);
 /* No delivery for half an RTT (at least one interval). */
 bool kcp_cc_stalled(const struct kcp *k, uint32_t now);
-bool kcp_cc_in_startup(const struct kcp *k);
+/* ACKs go at once: our STARTUP, unless long application-limited. */
+bool kcp_cc_acks_now(const struct kcp *k);
 bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s);
 /* Fast retransmission may wait out the FEC group (the window is wide). */
 bool kcp_cc_fec_skips(const struct kcp *k);
