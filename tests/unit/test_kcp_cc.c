@@ -290,15 +290,15 @@ END_TEST
 /* ---- both directions at once ------------------------------------------ */
 
 /* Bulk data both ways (an echo through the tunnel): every datagram goes
- * through FEC, ACK-only ones too, and a
- * group's parity is as long as its longest shard, so a group of one data
- * datagram and nine ACKs carries three full parity datagrams that no
- * delivery sample counts. Paid in full to the pacer (kcp_cc_parity),
- * they took the budget from the data; the estimate fell with the
- * deliveries, the next groups held fewer data datagrams and more ACKs,
- * and one direction spiralled down: at 20 % loss to 0 % of capacity, at
- * 2 % to 51 % (tests/e2e/kcp_lossy.sh at 20 % timed out after 240 s). A
- * parity datagram now pays for the data datagrams of its group only.
+ * through FEC, ACK-only ones too, and a group's parity is as long as its
+ * longest shard, so a group of one data datagram and nine ACKs carries
+ * three full parity datagrams that no delivery sample counts. Paid in
+ * full to the pacer (kcp_cc_parity), they took the budget from the
+ * data; the estimate fell with the deliveries, the next groups held fewer
+ * data datagrams and more ACKs, and one direction spiralled down: at
+ * 20 % loss to 0 % of capacity, at 2 % to 51 % (tests/e2e/kcp_lossy.sh
+ * at 20 % timed out after 240 s). A parity datagram now pays for the
+ * data datagrams of its group only.
  * Each link also carries the other side's ACKs. They ride in the data
  * datagrams (ACK_ROOM in kcp_core_int.h): in a datagram of their own each
  * ACK flush took a shard of an FEC group and a full datagram's worth of
