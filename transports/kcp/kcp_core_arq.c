@@ -572,6 +572,12 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		    (!head || kcp_cc_queue_head(k, s)) &&
 		    !kcp_cc_stalled(k, now))
 			why = XMIT_NONE;
+		/* ... and after a whole RTT without any, its copies are lost
+		 * (not before the first RTT sample: a first flight whose
+		 * timers expire before any ACK is still in flight) */
+		if (why == XMIT_TIMEOUT && k->bbr.on && k->bbr.min_rtt &&
+		    kcp_cc_lost_stall(k, now))
+			kcp_cc_on_lost(k, s);
 		if (why != XMIT_NONE && k->bbr.on &&
 		    !kcp_cc_can_send(k, s, head && why != XMIT_FIRST)) {
 			/* pacing or the inflight cap: everything behind

@@ -305,12 +305,17 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now);
 void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 		       uint32_t ts);
 void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now);
+/* s's timer expired after a whole RTT without deliveries: its copies are
+ * lost and leave the flight. */
+void kcp_cc_on_lost(struct kcp *k, struct kcp_seg *s);
 /* End of kcp_input: turns the delivered segments into a rate sample and
  * updates the model. */
 void kcp_cc_on_input_end(struct kcp *k, uint32_t now);
 void kcp_cc_refill(struct kcp *k, uint32_t now);
 /* No delivery for half an RTT (at least one interval). */
 bool kcp_cc_stalled(const struct kcp *k, uint32_t now);
+/* No delivery for a whole RTT (at least one interval). */
+bool kcp_cc_lost_stall(const struct kcp *k, uint32_t now);
 /* ACKs go at once: our STARTUP, unless long application-limited. */
 bool kcp_cc_acks_now(const struct kcp *k);
 bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s);

@@ -62,6 +62,17 @@ bool kcp_cc_stalled(const struct kcp *k, uint32_t now)
 	       tdiff(now, k->bbr.delivered_ms) >= (int32_t)half;
 }
 
+/* No delivery for a whole RTT (at least one interval): what a timer
+ * finds unacknowledged now is lost, not queued (kcp_cc_on_lost). */
+bool kcp_cc_lost_stall(const struct kcp *k, uint32_t now)
+{
+	uint32_t rtt = (uint32_t)(k->srtt > 0 ? k->srtt : 0);
+
+	if (rtt < k->interval)
+		rtt = k->interval;
+	return tdiff(now, k->bbr.delivered_ms) >= (int32_t)rtt;
+}
+
 /* The head's timer expired, but nothing sent after it has arrived (no
  * skips) while ACKs still flow: that is a queue growing faster than the
  * RTO follows (STARTUP's own, or the path slowed down), not a loss. */
