@@ -137,7 +137,8 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 	/* a flight starting from nothing measures from now */
 	if (b->inflight == 0)
 		b->first_sent_ms = b->delivered_ms = now;
-	/* every copy counts in flight until the segment is acknowledged:
+	/* every copy counts in flight until the segment is acknowledged
+	 * (or found lost after an RTT without deliveries, kcp_cc_on_lost):
 	 * lost copies then hold back new data for a round, and a burst of
 	 * retransmissions cannot add to a queue behind the cap's back */
 	if (s->copies || s->xmit) {

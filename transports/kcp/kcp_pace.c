@@ -52,25 +52,26 @@ void kcp_cc_refill(struct kcp *k, uint32_t now)
 		b->credit = cap;
 }
 
-bool kcp_cc_stalled(const struct kcp *k, uint32_t now)
+/* No delivery for srtt / div (at least one interval). */
+static bool no_delivery(const struct kcp *k, uint32_t now, uint32_t div)
 {
-	uint32_t half = (uint32_t)(k->srtt > 0 ? k->srtt : 0) / 2;
+	uint32_t span = (uint32_t)(k->srtt > 0 ? k->srtt : 0) / div;
 
-	if (half < k->interval)
-		half = k->interval;
-	return k->bbr.inflight == 0 ||
-	       tdiff(now, k->bbr.delivered_ms) >= (int32_t)half;
+	if (span < k->interval)
+		span = k->interval;
+	return tdiff(now, k->bbr.delivered_ms) >= (int32_t)span;
 }
 
-/* No delivery for a whole RTT (at least one interval): what a timer
- * finds unacknowledged now is lost, not queued (kcp_cc_on_lost). */
+bool kcp_cc_stalled(const struct kcp *k, uint32_t now)
+{
+	return k->bbr.inflight == 0 || no_delivery(k, now, 2);
+}
+
+/* No delivery for a whole RTT: what a timer finds unacknowledged now is
+ * lost, not queued (kcp_cc_on_lost). */
 bool kcp_cc_lost_stall(const struct kcp *k, uint32_t now)
 {
-	uint32_t rtt = (uint32_t)(k->srtt > 0 ? k->srtt : 0);
-
-	if (rtt < k->interval)
-		rtt = k->interval;
-	return tdiff(now, k->bbr.delivered_ms) >= (int32_t)rtt;
+	return no_delivery(k, now, 1);
 }
 
 /* The head's timer expired, but nothing sent after it has arrived (no
