@@ -615,8 +615,9 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	/* No data went out: the ACKs go alone, unless data flows both ways:
 	 * ours, held by the pacer or not written yet (an echo's replies
 	 * follow what this flush acknowledges), may go within ACK_HOLD_MS of
-	 * the oldest ACK. Not while we are in STARTUP (kcp_cc_acks_now):
-	 * held there, an echo at 20 % loss (tests/e2e/kcp_lossy.sh) took
+	 * the oldest ACK. Not while we are in STARTUP, unless it has been
+	 * application-limited for long (kcp_cc_acks_now): held there from
+	 * the start, an echo at 20 % loss (tests/e2e/kcp_lossy.sh) took
 	 * 5-17 s, not 3-5. */
 	if (defer && k->nack) {
 		int32_t held = tdiff(now, k->ack_since);
