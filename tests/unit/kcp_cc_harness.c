@@ -48,7 +48,7 @@ struct kcp_sim_side cc_side_for(const struct cc_path *p, int cc, bool data)
 	};
 	if (data) {
 		s.link.rate_bps = p->rate_bps;
-		s.link.queue_pkts = QUEUE;
+		s.link.queue_pkts = p->queue_pkts ? p->queue_pkts : QUEUE;
 	}
 	return s;
 }

@@ -36,6 +36,7 @@ struct cc_path {
 			  * host that does not call kcp_cc_parity; kcp.so
 			  * did not until the echo spiral was understood,
 			  * test_two_way), not when it leaves */
+	uint32_t queue_pkts; /* the bottleneck's queue, 0 = QUEUE */
 };
 
 uint32_t cc_reserved_of(const struct cc_path *p);

@@ -118,6 +118,7 @@ struct kcp_bbr {
 	uint32_t round_rtt_n, round_rtt_hi; /* samples, and those a quarter
 				     * above min_rtt (check_full_pipe) */
 	uint32_t round_retx;        /* retransmissions this round */
+	bool round_wnd;             /* snd_wnd/rmt_wnd bound this round */
 	bool rate_set;              /* pacing follows a sample, not the guess */
 	uint32_t startup_queue;     /* STARTUP rounds in a row with a queue */
 	uint64_t round_del;         /* delivered when the round began */

@@ -220,9 +220,11 @@ void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle,
 	bool small = b->btl_bw && (uint64_t)wnd * full_charge(k) * 4 <=
 					  bdp(b, GAIN_UNIT) * 5;
 
-	if (wnd_segs)
+	if (wnd_segs) {
+		b->round_wnd = true;
 		b->wnd_rate = (uint64_t)wnd_segs * full_charge(k) * 1000 /
 			      bdp_rtt(b) * (small ? 8 : 5) / 4;
+	}
 	else if (!small)
 		b->wnd_rate = 0;
 	b->waiting = blocked;
