@@ -16,6 +16,7 @@
 #   bench/kcp_rated.sh [BUILD] [SECONDS per transfer, default 8]
 #   env: RLINKS="50:25:1 50:25:5 20:100:2" (Mbit/s:one-way ms:loss %)
 #        TUNNELS="tcp frp ourtcp kcptun ours oursnf", UPLOAD=0 / DOWNLOAD=0,
+#        RJIT=5 (udp_impair --jitter-ms: each datagram's delay +- 5 ms),
 #        NFCRYPT=null (oursnf without KCP's crypt layer, our default; aes by
 #        default, as kcptun's and ours' rows)
 source "$(dirname "$0")/../tests/e2e/lib.sh"

@@ -41,7 +41,8 @@ struct kcp_sim_side cc_side_for(const struct cc_path *p, int cc, bool data)
 			.congestion = cc},
 		/* our sessions answer every receive batch at once */
 		.ack_nodelay = true,
-		.link = {.delay_ms = p->rtt_ms / 2, .loss_ppm = p->loss_ppm,
+		.link = {.delay_ms = (p->rtt_ms - p->jitter_ms) / 2,
+			 .jitter_ms = p->jitter_ms, .loss_ppm = p->loss_ppm,
 			 .wire_extra = WIRE_EXTRA, .fec_ds = p->nofec ? 0 : DS,
 			 .fec_ps = p->nofec ? 0 : PS,
 			 .fec_charge = !p->scaled},

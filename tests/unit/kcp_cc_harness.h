@@ -37,6 +37,9 @@ struct cc_path {
 			  * did not until the echo spiral was understood,
 			  * test_two_way), not when it leaves */
 	uint32_t queue_pkts; /* the bottleneck's queue, 0 = QUEUE */
+	/* each way's delay varies per datagram, uniform over this many ms
+	 * (which reorders them), around rtt_ms / 2 */
+	uint32_t jitter_ms;
 };
 
 uint32_t cc_reserved_of(const struct cc_path *p);

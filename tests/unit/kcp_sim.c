@@ -41,6 +41,8 @@ struct sim_end {
 	size_t fec_max;      /* longest of them */
 	uint32_t fec_nlost, fec_nkeep;
 	uint64_t fec_last;   /* latest arrival in the group */
+	uint64_t jit_next, jit_cur; /* jitter_step_ms: next draw, value */
+	uint64_t last_at;    /* jitter_step_ms: latest arrival so far */
 	uint8_t fec_keep[KCP_SIM_FEC_MAX][KCP_MTU_MAX]; /* lost data copies */
 	size_t fec_keep_len[KCP_SIM_FEC_MAX];
 };
@@ -163,9 +165,20 @@ static uint64_t link_send(struct kcp_sim *sim, int from, const uint8_t *data,
 	}
 	uint64_t first = 0;
 
+	if (l->jitter_step_ms) {
+		if (sim->clock >= e->jit_next) {
+			e->jit_cur = rnd_upto(sim, l->jitter_ms);
+			e->jit_next = sim->clock + l->jitter_step_ms;
+		}
+		at += e->jit_cur;
+		if (at + l->delay_ms < e->last_at)
+			at = e->last_at - l->delay_ms;
+		e->last_at = at + l->delay_ms;
+	}
 	for (int c = 0; c < copies; c++) {
 		struct sim_pkt p = {
-			.at = at + l->delay_ms + rnd_upto(sim, l->jitter_ms),
+			.at = at + l->delay_ms + (l->jitter_step_ms ? 0 :
+				rnd_upto(sim, l->jitter_ms)),
 			.seq = sim->seq++,
 			.to = from ^ 1,
 			.parity = parity,

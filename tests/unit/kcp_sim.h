@@ -25,6 +25,11 @@
 struct kcp_sim_link {
 	uint32_t delay_ms;    /* base one-way delay */
 	uint32_t jitter_ms;   /* plus uniform [0, jitter_ms] */
+	/* jitter_step_ms != 0: the extra delay is one value for the whole
+	 * link, drawn again (uniform [0, jitter_ms]) every jitter_step_ms,
+	 * and datagrams keep their order (a radio link's varying access
+	 * delay); 0: drawn per datagram, which reorders them */
+	uint32_t jitter_step_ms;
 	uint32_t loss_ppm;    /* datagram dropped */
 	uint32_t dup_ppm;     /* datagram delivered twice (second one later) */
 	uint32_t reorder_ppm; /* datagram held back an extra ... */
