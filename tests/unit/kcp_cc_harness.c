@@ -42,7 +42,9 @@ struct kcp_sim_side cc_side_for(const struct cc_path *p, int cc, bool data)
 		/* our sessions answer every receive batch at once */
 		.ack_nodelay = true,
 		.link = {.delay_ms = (p->rtt_ms - p->jitter_ms) / 2,
-			 .jitter_ms = p->jitter_ms, .loss_ppm = p->loss_ppm,
+			 .jitter_ms = p->jitter_ms,
+			 .jitter_step_ms = p->jitter_step_ms,
+			 .loss_ppm = p->loss_ppm,
 			 .wire_extra = WIRE_EXTRA, .fec_ds = p->nofec ? 0 : DS,
 			 .fec_ps = p->nofec ? 0 : PS,
 			 .fec_charge = !p->scaled},

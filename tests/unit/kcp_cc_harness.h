@@ -40,6 +40,7 @@ struct cc_path {
 	/* each way's delay varies per datagram, uniform over this many ms
 	 * (which reorders them), around rtt_ms / 2 */
 	uint32_t jitter_ms;
+	uint32_t jitter_step_ms; /* != 0: one draw per step, order kept */
 };
 
 uint32_t cc_reserved_of(const struct cc_path *p);

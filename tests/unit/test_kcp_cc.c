@@ -250,8 +250,9 @@ END_TEST
  * capacity; 90 % now). The rest is KCP's fast retransmission, which
  * reads a datagram two places late as lost (1.46 link bytes per byte).
  * Where the delay changes for whole stretches of time rather than per
- * datagram, the queue's judgement reads it as a queue on short paths:
- * docs/kcp-congestion.md, "Jitter". */
+ * datagram (the last two: 10 ms steps, order kept), the queue's judgement
+ * reads it as a queue on short paths, not on these: docs/kcp-congestion.md,
+ * "Jitter". */
 START_TEST(test_jitter)
 {
 	static const struct cc_path links[] = {
@@ -259,11 +260,16 @@ START_TEST(test_jitter)
 		 .jitter_ms = 10},
 		{.rate_bps = 5000000, .rtt_ms = 100, .loss_ppm = 10000,
 		 .jitter_ms = 10},
+		{.rate_bps = 50000000, .rtt_ms = 100, .loss_ppm = 10000,
+		 .jitter_ms = 10, .jitter_step_ms = 10},
+		{.rate_bps = 200000000, .rtt_ms = 300, .loss_ppm = 10000,
+		 .jitter_ms = 10, .jitter_step_ms = 10},
 	};
 	const struct cc_path *p = &links[_i];
 	struct cc_result r = cc_measure(p, KCP_CC_BBR, 130 + (uint64_t)_i);
 
-	printf("jitter 0-%u ms each way: ", p->jitter_ms);
+	printf("jitter 0-%u ms each way%s: ", p->jitter_ms,
+	       p->jitter_step_ms ? " in steps" : "");
 	cc_print_result("jit", p, &r);
 	ck_assert_msg(r.share >= 0.85, "%.0f%% of capacity", r.share * 100);
 	ck_assert_msg(r.queue <= cc_queue_bound(p), "queue %.2f BDP",
@@ -841,7 +847,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, test_drain_stall);
 	tcase_add_loop_test(tc, test_bench_links, 0, 3);
 	tcase_add_loop_test(tc, test_queue_depth, 0, 7);
-	tcase_add_loop_test(tc, test_jitter, 0, 2);
+	tcase_add_loop_test(tc, test_jitter, 0, 4);
 	tcase_add_loop_test(tc, test_fec_off, 0, 3);
 	tcase_add_loop_test(tc, test_late_bulk, 0, 3);
 	tcase_add_loop_test(tc, test_two_way, 0, 6);
