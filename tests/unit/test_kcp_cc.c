@@ -210,9 +210,10 @@ END_TEST
  * buffer at a few Mbit/s) and a shallow one (100: a twentieth of a BDP at
  * 200 Mbit/s x 100 ms). The targets are the grid's; on the shallow queue
  * each 5/4 probe overflows it, and the repairs of its tail drops cost up
- * to 1.47 link bytes per byte (1.50 asserted). Before window-bound rounds
- * could end STARTUP, the deep queue at 200 Mbit/s x 300 ms kept STARTUP
- * going for 2-3 s: 89 % and 85 % of capacity (check_full_pipe). */
+ * to 1.47 link bytes per byte (1.50 asserted). Before a window-bound
+ * round that saw a queue could end STARTUP, the deep queue at 200 Mbit/s
+ * x 300 ms kept STARTUP going for 2-3 s: 89 % and 85 % of capacity
+ * (check_full_pipe). */
 START_TEST(test_queue_depth)
 {
 	static const struct cc_path links[] = {

@@ -224,9 +224,9 @@ void kcp_cc_flush_end(struct kcp *k, bool blocked, bool idle,
 		b->round_wnd = true;
 		b->wnd_rate = (uint64_t)wnd_segs * full_charge(k) * 1000 /
 			      bdp_rtt(b) * (small ? 8 : 5) / 4;
-	}
-	else if (!small)
+	} else if (!small) {
 		b->wnd_rate = 0;
+	}
 	b->waiting = blocked;
 	/* nothing left to send and room under the cap: whatever the next
 	 * samples show is the application's rate, not the path's */
