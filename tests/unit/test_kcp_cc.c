@@ -205,6 +205,21 @@ START_TEST(test_bench_links)
 }
 END_TEST
 
+/* One session on p: at least `share` of capacity, the queue bound, at
+ * most `over` link bytes per byte. */
+static void check_link(const struct cc_path *p, uint64_t seed,
+		       const char *what, double share, double over)
+{
+	struct cc_result r = cc_measure(p, KCP_CC_BBR, seed);
+
+	cc_print_result(what, p, &r);
+	ck_assert_msg(r.share >= share, "%.0f%% of capacity", r.share * 100);
+	ck_assert_msg(r.queue <= cc_queue_bound(p), "queue %.2f BDP",
+		      r.queue_bdp);
+	ck_assert_msg(r.overhead <= over, "%.2f link bytes per byte",
+		      r.overhead);
+}
+
 /* The grid's queue is the benchmark's, 1,000 datagrams. Links come with
  * others: a deep one (5,000: 0.9 BDP at 200 Mbit/s x 300 ms, seconds of
  * buffer at a few Mbit/s) and a shallow one (100: a twentieth of a BDP at
@@ -230,16 +245,10 @@ START_TEST(test_queue_depth)
 		 .queue_pkts = 100},
 	};
 	const struct cc_path *p = &links[_i];
-	struct cc_result r = cc_measure(p, KCP_CC_BBR, 121 + (uint64_t)_i);
-	double over = p->queue_pkts < QUEUE ? 1.50 : OVERHEAD_MAX;
 
 	printf("queue of %u datagrams: ", p->queue_pkts);
-	cc_print_result("depth", p, &r);
-	ck_assert_msg(r.share >= 0.90, "%.0f%% of capacity", r.share * 100);
-	ck_assert_msg(r.queue <= cc_queue_bound(p), "queue %.2f BDP",
-		      r.queue_bdp);
-	ck_assert_msg(r.overhead <= over, "%.2f link bytes per byte",
-		      r.overhead);
+	check_link(p, 121 + (uint64_t)_i, "depth", 0.90,
+		   p->queue_pkts < QUEUE ? 1.50 : OVERHEAD_MAX);
 }
 END_TEST
 
@@ -267,16 +276,10 @@ START_TEST(test_jitter)
 		 .jitter_ms = 10, .jitter_step_ms = 10},
 	};
 	const struct cc_path *p = &links[_i];
-	struct cc_result r = cc_measure(p, KCP_CC_BBR, 130 + (uint64_t)_i);
 
 	printf("jitter 0-%u ms each way%s: ", p->jitter_ms,
 	       p->jitter_step_ms ? " in steps" : "");
-	cc_print_result("jit", p, &r);
-	ck_assert_msg(r.share >= 0.85, "%.0f%% of capacity", r.share * 100);
-	ck_assert_msg(r.queue <= cc_queue_bound(p), "queue %.2f BDP",
-		      r.queue_bdp);
-	ck_assert_msg(r.overhead <= 1.50, "%.2f link bytes per byte",
-		      r.overhead);
+	check_link(p, 130 + (uint64_t)_i, "jit", 0.85, 1.50);
 }
 END_TEST
 

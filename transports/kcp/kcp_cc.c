@@ -163,6 +163,15 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
 	kcp_cc_owe_parity(b, 1);
 }
 
+/* Every copy of s leaves the flight (acknowledged, or found lost). */
+static void leave_flight(struct kcp_bbr *b, struct kcp_seg *s)
+{
+	uint32_t all = s->charge * s->copies;
+
+	b->inflight = b->inflight > all ? b->inflight - all : 0;
+	s->copies = 0;
+}
+
 /* s's timer expired with nothing delivered for an RTT (kcp_cc_lost_stall):
  * its copies are lost and leave the flight, so the inflight cap lets it
  * (and the rest of a lost flight) go again at the pacing rate. Counted
@@ -174,11 +183,7 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now)
  * left with it). */
 void kcp_cc_on_lost(struct kcp *k, struct kcp_seg *s)
 {
-	struct kcp_bbr *b = &k->bbr;
-	uint32_t all = s->charge * s->copies;
-
-	b->inflight = b->inflight > all ? b->inflight - all : 0;
-	s->copies = 0;
+	leave_flight(&k->bbr, s);
 }
 
 static bool late_behind_queue(const struct kcp *k, const struct kcp_seg *s)
@@ -198,10 +203,7 @@ void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 
 	if (!s->charge)
 		return; /* never sent by us (cannot be acked honestly) */
-	uint32_t all = s->charge * s->copies;
-
-	b->inflight = b->inflight > all ? b->inflight - all : 0;
-	s->copies = 0;
+	leave_flight(b, s);
 	/* Acknowledged after segments sent later (it was lost and FEC
 	 * rebuilt it, or it was reordered) with an RTT that says a queue
 	 * stood: most likely a datagram the full queue dropped, whose data
