@@ -108,6 +108,9 @@ static inline uint32_t margin_of(const struct kcp_bbr *b, uint32_t frac,
 	return m;
 }
 
+/* RTT spread the path has without a queue (kcp_cc.c), ms */
+uint32_t kcp_cc_jitter(const struct kcp_bbr *b);
+
 /* kcp_cc_queue.c: an RTT sample for the standing-queue judgement, and the
  * judgement at the end of an input that acknowledged something. */
 void kcp_cc_queue_sample(struct kcp *k, uint32_t rtt, uint32_t now);

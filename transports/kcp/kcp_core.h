@@ -116,6 +116,7 @@ struct kcp_cc_info {
 	bool app_limited;     /* samples now measure the application */
 	uint32_t cuts;        /* estimate cut on a standing queue ... */
 	uint32_t run_cuts;    /* ... of which on a standing run */
+	uint32_t jitter;      /* ms of RTT spread no queue explains */
 };
 
 /** Counters, monotonic (kcp-go SNMP names in brackets). */

@@ -235,7 +235,7 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 	      bool ack_nodelay, uint32_t now)
 {
 	uint32_t old_una = k->snd_una, latest = 0;
-	bool got_ack = false, slid = false;
+	bool got_ack = false, slid = false, fresh = false;
 	int nseg = input_validate(k, data, len);
 
 	if (nseg >= 0 && acks_reserve(k, (uint32_t)nseg))
@@ -258,6 +258,13 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 		/* FEC-rebuilt packets may be old: their window is stale. */
 		if (regular)
 			k->rmt_wnd = h.wnd;
+		/* the ACK's segment was outstanding until this datagram (its
+		 * una may take it first): an ACK of a copy already answered
+		 * (an FEC-rebuilt duplicate) says nothing of reordering */
+		if (h.cmd == KCP_CMD_ACK)
+			fresh = tdiff(h.sn, k->snd_una) >= 0 &&
+				tdiff(h.sn, k->snd_nxt) < 0 &&
+				!ring_at(&k->snd_buf, h.sn - k->snd_una)->acked;
 		if (parse_una(k, h.una))
 			slid = true;
 		switch (h.cmd) {
@@ -301,7 +308,8 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 	if (got_ack && regular && tdiff(now, latest) >= 0) {
 		update_ack(k, tdiff(now, latest));
 		if (k->bbr.on)
-			kcp_cc_on_rtt(k, (uint32_t)tdiff(now, latest), now);
+			kcp_cc_on_rtt(k, (uint32_t)tdiff(now, latest), fresh,
+				      now);
 	}
 	if (k->bbr.on)
 		kcp_cc_on_input_end(k, now);

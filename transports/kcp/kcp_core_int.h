@@ -90,6 +90,13 @@ struct kcp_run_mark {
 	uint64_t del;               /* delivered then */
 };
 
+/* RTT spread no queue explains (kcp_cc_jitter), per JIT_SLOT_MS slot */
+#define JIT_TOP 4
+struct kcp_jit_slot {
+	uint32_t rise[JIT_TOP], ro[JIT_TOP]; /* ms, largest first */
+	uint32_t n, nr;                      /* samples, reordered ones */
+};
+
 struct kcp_bbr {
 	bool on;
 	uint8_t mode;               /* BBR_STARTUP .. BBR_PROBE_RTT */
@@ -157,6 +164,10 @@ struct kcp_bbr {
 	uint64_t rs_prior, rs_acked;
 	uint32_t rs_prior_ms, rs_send_elapsed;
 	uint64_t rng;
+	struct kcp_jit_slot jit[2]; /* this slot, the one before */
+	uint32_t jit_ms;            /* this slot began */
+	uint32_t jit_ts, jit_rtt;   /* newest-sent sample so far */
+	uint64_t jit_bw;            /* highest estimate so far */
 };
 
 struct kcp_ring {
@@ -305,7 +316,7 @@ void kcp_cc_on_send(struct kcp *k, struct kcp_seg *s, uint32_t now);
  * of the copy that arrived) or by una. */
 void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 		       uint32_t ts);
-void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, uint32_t now);
+void kcp_cc_on_rtt(struct kcp *k, uint32_t rtt, bool fresh, uint32_t now);
 /* s's timer expired after a whole RTT without deliveries: its copies are
  * lost and leave the flight. */
 void kcp_cc_on_lost(struct kcp *k, struct kcp_seg *s);
