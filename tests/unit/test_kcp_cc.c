@@ -211,11 +211,16 @@ static void check_link(const struct cc_path *p, uint64_t seed,
 		       const char *what, double share, double over)
 {
 	struct cc_result r = cc_measure(p, KCP_CC_BBR, seed);
+	/* a queue no longer than the jitter's mean per round trip (each way
+	 * adds half its range on average) is not told from the path's own
+	 * delay by any RTT sample */
+	double bound = cc_queue_bound(p);
+	double jit = (double)p->rate_bps / 8 * p->jitter_ms / 1000;
 
 	cc_print_result(what, p, &r);
 	ck_assert_msg(r.share >= share, "%.0f%% of capacity", r.share * 100);
-	ck_assert_msg(r.queue <= cc_queue_bound(p), "queue %.2f BDP",
-		      r.queue_bdp);
+	ck_assert_msg(r.queue <= (jit > bound ? jit : bound),
+		      "queue %.2f BDP", r.queue_bdp);
 	ck_assert_msg(r.overhead <= over, "%.2f link bytes per byte",
 		      r.overhead);
 }
@@ -257,14 +262,17 @@ END_TEST
  * after later ones with an RTT above the margin counts as one the queue
  * dropped (late_behind_queue); with rttvar once in that margin the
  * estimate stood 17 % under the link at 50 Mbit/s x 50 ms (83 % of
- * capacity; 90 % now). The rest is KCP's fast retransmission, which
- * reads a datagram two places late as lost (1.46 link bytes per byte).
+ * capacity). KCP's fast retransmission read a datagram two places late as
+ * lost (1.46 link bytes per byte there, 1.56 at 200 Mbit/s x 50 ms with
+ * 0-4 ms, 80 % of capacity) until it waited for the reordering measured
+ * (kcp_cc_reorder_wait): 97 % and 1.39, 94 % and 1.39.
  * Rows 3-4: the delay changes for whole stretches of time (10 ms steps,
- * order kept). On the 20 ms paths (the last two) the RTT spreads over as
+ * order kept). On the 20 ms paths (rows 5-6) the RTT spreads over as
  * much as the path itself, and the standing-queue judgement read it as a
  * queue in most windows until its margin took in the measured jitter
- * (kcp_cc_jitter): 5 % of capacity at 0-10 ms, 90 % now. Steps on a
- * 20 ms path are not solved: docs/kcp-congestion.md, "Jitter". */
+ * (kcp_cc_jitter): 5 % of capacity at 0-10 ms, 97 % now, with a queue of
+ * up to the jitter's mean (check_link). Steps on a 20 ms path are not
+ * solved: docs/kcp-congestion.md, "Jitter". */
 START_TEST(test_jitter)
 {
 	static const struct cc_path links[] = {
@@ -280,12 +288,16 @@ START_TEST(test_jitter)
 		 .jitter_ms = 10},
 		{.rate_bps = 50000000, .rtt_ms = 20, .loss_ppm = 10000,
 		 .jitter_ms = 4},
+		{.rate_bps = 200000000, .rtt_ms = 50, .loss_ppm = 10000,
+		 .jitter_ms = 4},
 	};
 	const struct cc_path *p = &links[_i];
 
 	printf("jitter 0-%u ms each way%s: ", p->jitter_ms,
 	       p->jitter_step_ms ? " in steps" : "");
-	check_link(p, 130 + (uint64_t)_i, "jit", 0.85, 1.50);
+	/* steps hold the ACKs back a step at a time: 1.44 at 100 ms */
+	check_link(p, 130 + (uint64_t)_i, "jit", 0.85,
+		   p->jitter_step_ms ? 1.50 : OVERHEAD_MAX);
 }
 END_TEST
 
@@ -901,7 +913,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, test_drain_stall);
 	tcase_add_loop_test(tc, test_bench_links, 0, 3);
 	tcase_add_loop_test(tc, test_queue_depth, 0, 7);
-	tcase_add_loop_test(tc, test_jitter, 0, 6);
+	tcase_add_loop_test(tc, test_jitter, 0, 7);
 	tcase_add_loop_test(tc, test_jitter_estimate, 0, 7);
 	tcase_add_loop_test(tc, test_fec_off, 0, 3);
 	tcase_add_loop_test(tc, test_late_bulk, 0, 3);

@@ -117,6 +117,7 @@ struct kcp_cc_info {
 	uint32_t cuts;        /* estimate cut on a standing queue ... */
 	uint32_t run_cuts;    /* ... of which on a standing run */
 	uint32_t jitter;      /* ms of RTT spread no queue explains */
+	uint32_t jitter_max;  /* ... the most it has been */
 };
 
 /** Counters, monotonic (kcp-go SNMP names in brackets). */

@@ -480,7 +480,7 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 		.wnd = wnd_unused(k),
 		.una = k->rcv_nxt,
 	};
-	uint32_t resent, cwnd_eff, moved, minrto = k->interval, fec_wait;
+	uint32_t resent, cwnd_eff, moved, minrto = k->interval, hole_wait;
 	uint32_t lost = 0, fast = 0, early = 0, seen = 0;
 	bool blocked = false;
 	/* With the controller, the ACKs go in the first datagram that
@@ -544,13 +544,20 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 	 * its FEC group before the parity can rebuild it: count those skips
 	 * out, so data FEC recovers is not sent again (while the window is
 	 * wide enough to bring that many skips at all; a narrower one waits
-	 * for FEC's chance by time instead, fec_wait). */
-	fec_wait = 0;
+	 * for FEC's chance by time instead, hole_wait). */
+	hole_wait = 0;
 	if (k->bbr.on && k->resend && k->bbr.ds) {
 		if (kcp_cc_fec_skips(k))
 			resent += k->bbr.ds + k->bbr.ps;
 		else
-			fec_wait = kcp_cc_fec_wait(k);
+			hole_wait = kcp_cc_fec_wait(k);
+	}
+	/* ... and on a path that reorders, for the late ACKs */
+	if (k->bbr.on && k->resend) {
+		uint32_t rw = kcp_cc_reorder_wait(k);
+
+		if (rw > hole_wait)
+			hole_wait = rw;
 	}
 
 	h.cmd = KCP_CMD_PUSH;
@@ -564,9 +571,9 @@ uint32_t kcp_flush(struct kcp *k, uint32_t now, bool ack_only)
 			continue;
 		why = xmit_kind(s, now, resent, moved);
 		head = seen++ == 0; /* the oldest unacknowledged segment */
-		if ((why == XMIT_FAST || why == XMIT_EARLY) && fec_wait &&
-		    tdiff(now, s->ts) < (int32_t)fec_wait) {
-			uint32_t w = fec_wait - (uint32_t)tdiff(now, s->ts);
+		if ((why == XMIT_FAST || why == XMIT_EARLY) && hole_wait &&
+		    tdiff(now, s->ts) < (int32_t)hole_wait) {
+			uint32_t w = hole_wait - (uint32_t)tdiff(now, s->ts);
 
 			if (w < minrto)
 				minrto = w;

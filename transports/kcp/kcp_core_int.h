@@ -166,6 +166,7 @@ struct kcp_bbr {
 	uint64_t rng;
 	struct kcp_jit_slot jit[2]; /* this slot, the one before */
 	uint32_t jit_ms;            /* this slot began */
+	uint32_t jit_max;           /* largest slot value so far */
 	uint32_t jit_ts, jit_rtt;   /* newest-sent sample so far */
 	uint64_t jit_bw;            /* highest estimate so far */
 };
@@ -334,6 +335,7 @@ bool kcp_cc_queue_head(const struct kcp *k, const struct kcp_seg *s);
 /* Fast retransmission may wait out the FEC group (the window is wide). */
 bool kcp_cc_fec_skips(const struct kcp *k);
 uint32_t kcp_cc_fec_wait(const struct kcp *k);
+uint32_t kcp_cc_reorder_wait(const struct kcp *k);
 /* End of a flush's transmit pass: blocked = data was left for the pacer,
  * idle = nothing was left to send in the window, wnd_segs = the window
  * (snd_wnd/rmt_wnd) when it, not the path, held data back (else 0). */

@@ -699,7 +699,7 @@ static void log_summary(struct kcp_sess *s)
 		      "fec recovered %llu, tail fillers %llu, crypt failures %llu, "
 		      "srtt %d ms, socket send drops %llu, btl bw %llu kbit/s, "
 		      "min rtt %u ms, pacing %llu kbit/s, in flight %u bytes, "
-		      "estimate cuts %u (%u on a standing run), jitter %u ms",
+		      "estimate cuts %u (%u on a standing run), jitter %u ms (at most %u)",
 		      s->conv, (unsigned long long)s->bytes_in,
 		      (unsigned long long)s->bytes_out,
 		      (unsigned long long)s->pkts_in,
@@ -713,7 +713,8 @@ static void log_summary(struct kcp_sess *s)
 		      (unsigned long long)(s->sock ? s->sock->tx_dropped : 0),
 		      (unsigned long long)(ci.btl_bw * 8 / 1000), ci.min_rtt,
 		      (unsigned long long)(ci.pacing_rate * 8 / 1000),
-		      ci.inflight, ci.cuts, ci.run_cuts, ci.jitter);
+		      ci.inflight, ci.cuts, ci.run_cuts, ci.jitter,
+		      ci.jitter_max);
 }
 
 void kcp_sess_destroy(struct kcp_sess *s)
