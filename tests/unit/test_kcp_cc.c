@@ -272,7 +272,7 @@ END_TEST
  * queue in most windows until its margin took in the measured jitter
  * (kcp_cc_jitter): 5 % of capacity at 0-10 ms, 97 % now, with a queue of
  * up to the jitter's mean (check_link). Steps on a 20 ms path are not
- * solved: docs/kcp-congestion.md, "Jitter". */
+ * solved: docs/kcp-jitter.md. */
 START_TEST(test_jitter)
 {
 	static const struct cc_path links[] = {
