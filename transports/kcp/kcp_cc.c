@@ -279,14 +279,16 @@ static void jit_add(uint32_t *top, int64_t e)
 	top[i] = (uint32_t)e;
 }
 
-static uint32_t slot_reorder(const struct kcp_jit_slot *sl)
+/* the i-th largest lateness of a slot's reordered samples, while the
+ * slot counts as reordering at all */
+static uint32_t slot_reorder(const struct kcp_jit_slot *sl, int i)
 {
-	return sl->nr * JIT_RO_FRAC >= sl->n ? sl->ro[JIT_K] : 0;
+	return sl->nr * JIT_RO_FRAC >= sl->n ? sl->ro[i] : 0;
 }
 
 static uint32_t slot_jitter(const struct kcp_jit_slot *sl)
 {
-	uint32_t j = slot_reorder(sl);
+	uint32_t j = slot_reorder(sl, JIT_K);
 
 	return sl->rise[JIT_K] > j ? sl->rise[JIT_K] : j;
 }
@@ -335,8 +337,10 @@ static void jitter_sample(struct kcp *k, uint32_t rtt, bool fresh,
 }
 
 /* How long fast retransmission waits for a segment's ACK on a path that
- * reorders (0 on one that does not): the smoothed RTT plus how late the
- * overtaken samples came. KCP resends a segment that two later ones
+ * reorders (0 on one that does not): the smoothed RTT plus the latest an
+ * overtaken sample came (the largest, not the fourth: with udp_impair's
+ * +- 5 ms at 50 Mbit/s x 50 ms, 237-266 fast retransmissions per 50 MB
+ * where the fourth left 334-690). KCP resends a segment that two later ones
  * skipped; with 0-10 ms of jitter each way a datagram is skipped by dozens
  * (hundreds at 200 Mbit/s) and sent again for nothing: 1.66 link bytes per
  * byte and 34 % of capacity at 200 Mbit/s x 20 ms, 1.39 and 71 % now.
@@ -346,7 +350,8 @@ static void jitter_sample(struct kcp *k, uint32_t rtt, bool fresh,
 uint32_t kcp_cc_reorder_wait(const struct kcp *k)
 {
 	const struct kcp_bbr *b = &k->bbr;
-	uint32_t r = slot_reorder(&b->jit[0]), r1 = slot_reorder(&b->jit[1]);
+	uint32_t r = slot_reorder(&b->jit[0], 0);
+	uint32_t r1 = slot_reorder(&b->jit[1], 0);
 
 	if (r1 > r)
 		r = r1;
