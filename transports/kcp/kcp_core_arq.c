@@ -116,20 +116,28 @@ static uint32_t parse_una(struct kcp *k, uint32_t una)
 /* snd_buf holds snd_una .. snd_nxt-1 consecutively, so the acked segment
  * is found by index. Its payload goes back to the pool right away; the
  * slot stays until una passes it. */
-static void parse_ack(struct kcp *k, uint32_t sn, uint32_t ts)
+/* The segment sn while it is sent and not acknowledged, else NULL. */
+static struct kcp_seg *outstanding(struct kcp *k, uint32_t sn)
 {
 	struct kcp_seg *s;
 
 	if (tdiff(sn, k->snd_una) < 0 || tdiff(sn, k->snd_nxt) >= 0)
-		return;
+		return NULL;
 	s = ring_at(&k->snd_buf, sn - k->snd_una);
-	if (!s->acked) {
-		if (k->bbr.on)
-			kcp_cc_on_deliver(k, s, true, ts);
-		s->acked = 1;
-		kcp_core_pool_put(k, s->data);
-		s->data = NULL;
-	}
+	return s->acked ? NULL : s;
+}
+
+static void parse_ack(struct kcp *k, uint32_t sn, uint32_t ts)
+{
+	struct kcp_seg *s = outstanding(k, sn);
+
+	if (!s)
+		return;
+	if (k->bbr.on)
+		kcp_cc_on_deliver(k, s, true, ts);
+	s->acked = 1;
+	kcp_core_pool_put(k, s->data);
+	s->data = NULL;
 }
 
 /* kcp-go counts a skip for every ACK segment (not only the highest one),
@@ -262,9 +270,7 @@ int kcp_input(struct kcp *k, const uint8_t *data, size_t len, bool regular,
 		 * una may take it first): an ACK of a copy already answered
 		 * (an FEC-rebuilt duplicate) says nothing of reordering */
 		if (h.cmd == KCP_CMD_ACK)
-			fresh = tdiff(h.sn, k->snd_una) >= 0 &&
-				tdiff(h.sn, k->snd_nxt) < 0 &&
-				!ring_at(&k->snd_buf, h.sn - k->snd_una)->acked;
+			fresh = outstanding(k, h.sn) != NULL;
 		if (parse_una(k, h.una))
 			slid = true;
 		switch (h.cmd) {
