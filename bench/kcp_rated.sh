@@ -17,6 +17,7 @@
 #   env: RLINKS="50:25:1 50:25:5 20:100:2" (Mbit/s:one-way ms:loss %)
 #        TUNNELS="tcp frp ourtcp kcptun ours oursnf", UPLOAD=0 / DOWNLOAD=0,
 #        RJIT=5 (udp_impair --jitter-ms: each datagram's delay +- 5 ms),
+#        RQUEUE=100 (the tail-drop queue in packets, 1000 by default),
 #        NFCRYPT=null (oursnf without KCP's crypt layer, our default; aes by
 #        default, as kcptun's and ours' rows)
 source "$(dirname "$0")/../tests/e2e/lib.sh"
@@ -180,7 +181,7 @@ for l in ${RLINKS:-50:25:1 50:25:5 20:100:2}; do
 	done
 	stop rsrc$n; stop recho$n; stop rudp$n; stop rsink$n; stop rimp$n
 done
-echo "link: serializer at the rate (IP packets), 1000-packet tail-drop queue, delay each way, random loss both ways"
+echo "link: serializer at the rate (IP packets), ${RQUEUE:-1000}-packet tail-drop queue, delay each way, random loss both ways"
 echo "ping p50: UDP probe across the same link during the transfer; +queue = ping p50 - base RTT"
 echo "lnk/gp: IP bytes into the A->B bottleneck per goodput byte; msg: 64-byte echo inside the tunnel during the transfer"
 echo "tunnel^: bulk B->A (a user's upload, frps -> frpc), the same probes; lnk/gp counts the B->A bottleneck"

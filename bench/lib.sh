@@ -42,7 +42,7 @@ rlink() {
 	local n=$1 rate=$2 d=$3 loss=$4
 	A="kr$$a$n" B="kr$$b$n"
 	start rimp$n "${RELAY[@]}" --tun "krta$n,krtb$n" --delay-ms "$d" --loss "$loss" \
-		--rate "$rate" --queue 1000 --seed 42 --queue-bytes 268435456 --timeout 0 \
+		--rate "$rate" --queue "${RQUEUE:-1000}" --seed 42 --queue-bytes 268435456 --timeout 0 \
 		${RJIT:+--jitter-ms "$RJIT"}
 	wait_log rimp$n "tun ready" 5 || return 1
 	tun_netns "$A" "$B" "krta$n" "krtb$n" "10.98.$n" || return 1
