@@ -91,11 +91,15 @@ static void span_add(struct kcp_span *sp, uint32_t rtt)
 	sp->n++;
 }
 
-/* How long a window lasts: one min RTT, and JIT_SPAN x the jitter. */
+/* How long a window lasts: one min RTT, and JIT_SPAN x the jitter (at
+ * most QUEUE_WIN_MAX_MS of it: a slow host's scheduling delays read as
+ * jitter too, and a queue must still be judged within a second). */
 static uint32_t judge_len(const struct kcp_bbr *b)
 {
 	uint32_t j = kcp_cc_jitter(b) * JIT_SPAN;
 
+	if (j > QUEUE_WIN_MAX_MS)
+		j = QUEUE_WIN_MAX_MS;
 	return j > b->min_rtt ? j : b->min_rtt;
 }
 
@@ -281,8 +285,8 @@ static bool check_after_cut(struct kcp_bbr *b, uint32_t margin,
 /* A standing queue: every RTT sample over one window (judge_len: a
  * min_rtt of time, longer on a jittery path; at least QUEUE_MIN_SAMPLES
  * samples) sat well above the propagation delay, so the queue did not
- * empty once (checked per window of time, not per round, because a growing queue stretches
- * the rounds). Outside STARTUP the pacing rate ran above the path's: the
+ * empty once (checked per window of time, not per round, because a
+ * growing queue stretches the rounds). Outside STARTUP the pacing rate ran above the path's: the
  * ms clock makes the max filter err upwards at low rates, the path may
  * have slowed down, or another flow came. After QUEUE_ROUNDS such
  * windows in a row the delivery rate measured over the last one (the link
