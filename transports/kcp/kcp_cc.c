@@ -223,6 +223,8 @@ void kcp_cc_on_deliver(struct kcp *k, struct kcp_seg *s, bool known,
 	 * longer than rttvar varies. */
 	if (!late_behind_queue(k, s))
 		b->delivered += s->charge;
+	else
+		b->late_del += s->charge;
 	b->delivered_ms = k->cc_now;
 	b->rs_acked += s->charge;
 	/* the sample follows the most recently sent of the segments this
@@ -336,6 +338,14 @@ static void jitter_sample(struct kcp *k, uint32_t rtt, bool fresh,
 	b->jit_rtt = rtt;
 }
 
+uint32_t kcp_cc_reorder_late(const struct kcp_bbr *b)
+{
+	uint32_t r = slot_reorder(&b->jit[0], 0);
+	uint32_t r1 = slot_reorder(&b->jit[1], 0);
+
+	return r1 > r ? r1 : r;
+}
+
 /* How long fast retransmission waits for a segment's ACK on a path that
  * reorders (0 on one that does not): the smoothed RTT plus the latest an
  * overtaken sample came (the largest, not the fourth: with udp_impair's
@@ -350,11 +360,8 @@ static void jitter_sample(struct kcp *k, uint32_t rtt, bool fresh,
 uint32_t kcp_cc_reorder_wait(const struct kcp *k)
 {
 	const struct kcp_bbr *b = &k->bbr;
-	uint32_t r = slot_reorder(&b->jit[0], 0);
-	uint32_t r1 = slot_reorder(&b->jit[1], 0);
+	uint32_t r = kcp_cc_reorder_late(b);
 
-	if (r1 > r)
-		r = r1;
 	if (!b->on || !r)
 		return 0;
 	return (k->srtt > 0 ? (uint32_t)k->srtt : rtt_or_guess(b)) + r;

@@ -110,6 +110,9 @@ static inline uint32_t margin_of(const struct kcp_bbr *b, uint32_t frac,
 
 /* RTT spread the path has without a queue (kcp_cc.c), ms */
 uint32_t kcp_cc_jitter(const struct kcp_bbr *b);
+/* The latest an overtaken RTT sample came this slot or the last, where
+ * reordering is measured; 0 elsewhere (kcp_cc.c) */
+uint32_t kcp_cc_reorder_late(const struct kcp_bbr *b);
 
 /* kcp_cc_queue.c: an RTT sample for the standing-queue judgement, and the
  * judgement at the end of an input that acknowledged something. */

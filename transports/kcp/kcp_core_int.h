@@ -79,6 +79,7 @@ struct kcp_span {
 	uint32_t min;               /* its least sample */
 	uint32_t retx;              /* retransmissions in it */
 	uint64_t del;               /* delivered at its start */
+	uint64_t late;              /* late_del at its start */
 };
 
 /* A point in a standing run where a judged stretch may begin. */
@@ -88,6 +89,7 @@ struct kcp_run_mark {
 	uint32_t n, retx;           /* the run's counts then */
 	uint32_t rtt;               /* the sample then, 0 = the next one */
 	uint64_t del;               /* delivered then */
+	uint64_t late;              /* late_del then */
 };
 
 /* RTT spread no queue explains (kcp_cc_jitter), per JIT_SLOT_MS slot */
@@ -110,6 +112,7 @@ struct kcp_bbr {
 	bool parity_paced;          /* the FEC layer charges parity itself */
 	uint32_t extra, ds, ps;     /* kcp_set_wire */
 	uint64_t delivered;         /* link bytes acknowledged so far */
+	uint64_t late_del;          /* ... and those left out of it as late */
 	uint32_t delivered_ms, first_sent_ms;
 	uint64_t app_limited;       /* delivered mark, 0 = not app-limited */
 	uint64_t next_round;        /* delivered value that ends the round */
