@@ -302,13 +302,13 @@ static bool check_after_cut(struct kcp_bbr *b, uint32_t margin,
  * min_rtt of time, longer on a jittery path; at least QUEUE_MIN_SAMPLES
  * samples) sat well above the propagation delay, so the queue did not
  * empty once (checked per window of time, not per round, because a
- * growing queue stretches the rounds). Outside STARTUP the pacing rate ran above the path's: the
- * ms clock makes the max filter err upwards at low rates, the path may
- * have slowed down, or another flow came. After QUEUE_ROUNDS such
- * windows in a row the delivery rate measured over the last one (the link
- * was busy all along, so it is the rate we get) minus 1/16 replaces the
- * estimate, and DRAIN (pacing gain 1/2.885) empties the queue before
- * PROBE_BW resumes. */
+ * growing queue stretches the rounds). Outside STARTUP the pacing rate
+ * ran above the path's: the ms clock makes the max filter err upwards at
+ * low rates, the path may have slowed down, or another flow came. After
+ * QUEUE_ROUNDS such windows in a row the delivery rate measured over the
+ * last one (the link was busy all along, so it is the rate we get) minus
+ * 1/16 replaces the estimate, and DRAIN (pacing gain 1/2.885) empties the
+ * queue before PROBE_BW resumes. */
 static void check_standing_queue(struct kcp_bbr *b, uint32_t now,
 				 int32_t rttvar, bool run)
 {

@@ -113,10 +113,9 @@ static uint32_t parse_una(struct kcp *k, uint32_t una)
 	return count;
 }
 
-/* snd_buf holds snd_una .. snd_nxt-1 consecutively, so the acked segment
- * is found by index. Its payload goes back to the pool right away; the
- * slot stays until una passes it. */
-/* The segment sn while it is sent and not acknowledged, else NULL. */
+/* The segment sn while it is sent and not acknowledged, else NULL.
+ * snd_buf holds snd_una .. snd_nxt-1 consecutively, so it is found by
+ * index. */
 static struct kcp_seg *outstanding(struct kcp *k, uint32_t sn)
 {
 	struct kcp_seg *s;
@@ -127,6 +126,8 @@ static struct kcp_seg *outstanding(struct kcp *k, uint32_t sn)
 	return s->acked ? NULL : s;
 }
 
+/* An ACK: the segment's payload goes back to the pool right away; the
+ * slot stays until una passes it. */
 static void parse_ack(struct kcp *k, uint32_t sn, uint32_t ts)
 {
 	struct kcp_seg *s = outstanding(k, sn);
