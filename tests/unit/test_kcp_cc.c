@@ -949,6 +949,38 @@ START_TEST(test_tail_wait)
 }
 END_TEST
 
+/* A session's first RTT samples come from small messages (frp's login),
+ * then bulk starts: at 1 Mbit/s STARTUP's first flight queues for half a
+ * second while srtt still says 10-20 ms, and the pauses behind each parity
+ * burst (three datagrams, 33 ms) must not read as stalls. The path loses
+ * nothing, so nothing may go out twice. With the stall span at srtt / 2
+ * alone, 49 segments went again by timeouts at 10 ms and the first 2 s
+ * carried a third less. */
+static const uint32_t first_flight_rtt[] = {10, 20};
+
+START_TEST(test_first_flight_slow)
+{
+	struct cc_path p = {1000000, first_flight_rtt[_i], 0};
+	struct cc_flow f;
+	const struct kcp_stats *st;
+
+	cc_flow_init(&f, &p, KCP_CC_BBR, 950);
+	f.rate = 1500; /* small messages for a second */
+	cc_run_until(&f, 1, 1000);
+	f.rate = 0; /* then bulk */
+	cc_run_until(&f, 1, 3000);
+	st = kcp_get_stats(kcp_sim_kcp(f.sim, 0));
+	printf("first flight at 1 Mbit/s x %u ms: %.0f KB in 2 s, %llu sent "
+	       "again (%llu by timeouts)\n", p.rtt_ms, f.got / 1e3,
+	       (unsigned long long)st->retrans_segs,
+	       (unsigned long long)st->lost_segs);
+	ck_assert_uint_eq(st->retrans_segs, 0);
+	/* 2 s of the link after FEC 10/3, less STARTUP's queue */
+	ck_assert_uint_ge(f.got, 150000);
+	cc_flow_free(&f);
+}
+END_TEST
+
 static Suite *cc_suite(void)
 {
 	Suite *s = suite_create("kcp_cc");
@@ -976,6 +1008,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, test_backlog);
 	tcase_add_test(tc, test_host_goal);
 	tcase_add_test(tc, test_tail_wait);
+	tcase_add_loop_test(tc, test_first_flight_slow, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

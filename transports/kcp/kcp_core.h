@@ -278,6 +278,13 @@ bool kcp_cc_spare(const struct kcp *kcp);
  *  bottleneck rate (at most srtt): the ACK clock's own pause on a slow
  *  link. The controller's wait for FEC counts it too. */
 uint32_t kcp_tail_ms(const struct kcp *kcp);
+/** Whether ACKs are due to free room under the inflight cap: it binds and
+ *  a delivery came within the last srtt (kcp_cc_stalled's span). The data
+ *  they let out completes the open FEC group, so the tail guard waits:
+ *  while a queue drains after STARTUP or a cut, the sender pauses for 1.3
+ *  datagrams of deliveries per datagram, and filling those pauses cost a
+ *  tenth more link bytes per byte at 1 Mbit/s. */
+bool kcp_cc_acks_due(const struct kcp *kcp, uint32_t now);
 /** FEC parity datagrams of `bytes` (as output, reserved prefix included)
  *  that the FEC layer emits right after a group's last data shard. Once a
  *  session calls this, the pacer charges data datagrams their own link

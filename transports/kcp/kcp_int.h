@@ -120,6 +120,8 @@ struct kcp_sess {
 	struct event *reaper;         /* deferred free */
 	struct event *tail;           /* FEC tail guard, see tail_cb */
 	bool tail_armed;
+	uint64_t part_ms;             /* since when the pair holds part of a
+				       * segment behind bulk (0: it does not) */
 	uint64_t data_shards;         /* data datagrams through the encoder */
 	uint64_t tail_mark;           /* data_shards when tail was armed */
 	uint64_t tail_fills;          /* filler datagrams sent */

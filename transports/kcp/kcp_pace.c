@@ -52,13 +52,33 @@ void kcp_cc_refill(struct kcp *k, uint32_t now)
 		b->credit = cap;
 }
 
-/* No delivery for srtt / div (at least one interval). */
+/* n full datagrams' time at the estimated bottleneck rate (0 before an
+ * estimate), at most 1 s. */
+static uint32_t dgrams_ms(const struct kcp_bbr *b, uint32_t n)
+{
+	uint64_t ms;
+
+	if (!b->on || !b->btl_bw)
+		return 0;
+	ms = (uint64_t)n * b->full_seg * 1000 / b->btl_bw;
+	return ms > 1000 ? 1000 : (uint32_t)ms;
+}
+
+/* No delivery for srtt / div: at least one interval, and at least the ACK
+ * clock's own pause on a slow link, a parity burst and two datagrams at
+ * the bottleneck (55 ms at 1 Mbit/s). There STARTUP's first flight queues
+ * before srtt, still the login messages' 20 ms, knows it, and the pauses
+ * behind each parity burst read as stalls: at 1 Mbit/s x 10 ms a quarter of
+ * the first flight was sent again by timeouts. */
 static bool no_delivery(const struct kcp *k, uint32_t now, uint32_t div)
 {
 	uint32_t span = (uint32_t)(k->srtt > 0 ? k->srtt : 0) / div;
+	uint32_t clock = dgrams_ms(&k->bbr, k->bbr.ps + 2);
 
 	if (span < k->interval)
 		span = k->interval;
+	if (span < clock)
+		span = clock;
 	return tdiff(now, k->bbr.delivered_ms) >= (int32_t)span;
 }
 
@@ -127,13 +147,23 @@ uint32_t kcp_tail_ms(const struct kcp *k)
 	 * 1 Mbit/s). Filling those pauses cost a fifth more link bytes at
 	 * 1 Mbit/s; a pause of two such times is a tail. */
 	if (b->on && b->btl_bw && k->srtt > 0) {
-		clock = (uint32_t)((uint64_t)2 * b->full_seg * 1000 / b->btl_bw);
+		clock = dgrams_ms(b, 2);
 		if (clock > (uint32_t)k->srtt)
 			clock = (uint32_t)k->srtt;
 		if (clock > ms)
 			ms = clock;
 	}
 	return ms;
+}
+
+bool kcp_cc_acks_due(const struct kcp *k, uint32_t now)
+{
+	const struct kcp_bbr *b = &k->bbr;
+
+	/* a flight from nothing counts from its first datagram: without any
+	 * RTT sample yet, nothing says when its ACKs are due */
+	return b->on && k->srtt > 0 &&
+	       b->inflight + full_charge(k) > b->cwnd && !no_delivery(k, now, 1);
 }
 
 void kcp_cc_charge(struct kcp *k, size_t bytes, uint32_t now)

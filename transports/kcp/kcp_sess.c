@@ -77,15 +77,18 @@ static void emit(struct kcp_sess *s, const uint8_t *buf, size_t len)
  *   nothing new until it hears, so losing it costs the sender an RTO.
  * Fresh bulk data is never duplicated. The receiver drops the copy (same
  * FEC seqid, same KCP sn), so this is wire-neutral. */
-static bool want_dup(struct kcp_sess *s, const uint8_t *kcpb, size_t len)
+static bool want_dup(struct kcp_sess *s, const uint8_t *kcpb, size_t len,
+		     bool *bare)
 {
 	int lim = s->ctx->opts.latency_dup;
 	bool interactive = lim > 0 && kcp_waitsnd(s->kcp) <= (uint32_t)lim;
 	bool dup = false;
 	uint32_t acks = 0, una = 0;
+	*bare = true;
 	while (len >= KCP_OVERHEAD) {
 		struct kcp_hdr h;
 		kcp_hdr_decode(kcpb, len, &h);
+		*bare = *bare && h.cmd == KCP_CMD_ACK;
 		if (h.cmd == KCP_CMD_ACK) {
 			acks++;
 			una = h.una;
@@ -140,20 +143,33 @@ static int fec_emit(struct kcp_sess *s, uint8_t *buf, size_t len, int copies)
 	return 0;
 }
 
-/* KCP core output: buf = [crypt header][FEC header][KCP segments]. */
+/* KCP core output: buf = [crypt header][FEC header][KCP segments].
+ *
+ * With the controller, a datagram of ACKs only leaves without its FEC
+ * header and outside the groups: in a group with data its parity is three
+ * tenths of a full datagram (parity is as long as the group's longest
+ * shard), and the ACKs of a download's small requests were a tenth of the
+ * link bytes per byte at 1 Mbit/s. A lost ACK datagram costs little: the
+ * next one repeats its ACKs above una (kcp_core_arq.c, acks_out). kcp-go
+ * tells FEC datagrams by their type field, so a bare KCP datagram is an
+ * ordinary one to it, as to us (kcp_sess_input_plain). */
 static void sess_output(uint8_t *buf, size_t len, void *arg)
 {
 	struct kcp_sess *s = arg;
-	bool dup = len > s->hdr && want_dup(s, buf + s->hdr, len - s->hdr);
-	if (!s->fenc) {
-		emit(s, buf, len);
-		if (dup) {
-			kcp_cc_charge(s->kcp, len, now32());
-			emit(s, buf, len);
-		}
+	bool bare = false;
+	bool dup = len > s->hdr && want_dup(s, buf + s->hdr, len - s->hdr, &bare);
+	if (s->fenc && bare && s->ctx->opts.congestion == KCP_CC_BBR) {
+		memmove(buf + s->crypt_hdr, buf + s->hdr, len - s->hdr);
+		len -= s->hdr - s->crypt_hdr;
+	} else if (s->fenc) {
+		fec_emit(s, buf, len, dup ? 2 : 1);
 		return;
 	}
-	fec_emit(s, buf, len, dup ? 2 : 1);
+	emit(s, buf, len);
+	if (dup) {
+		kcp_cc_charge(s->kcp, len, now32());
+		emit(s, buf, len);
+	}
 }
 
 /* FEC tail guard. Parity goes out only when a group's data shards are all
@@ -173,7 +189,8 @@ static bool tail_exposed(struct kcp_sess *s)
 	return s->fenc && s->ctx->opts.tail_guard &&
 	       fec_encoder_pending(s->fenc) > 0 &&
 	       kcp_waitsnd(s->kcp) > (uint32_t)s->ctx->opts.latency_dup &&
-	       kcp_pace_wait(s->kcp, now32()) == UINT32_MAX;
+	       kcp_pace_wait(s->kcp, now32()) == UINT32_MAX &&
+	       !kcp_cc_acks_due(s->kcp, now32());
 }
 
 static void tail_arm(struct kcp_sess *s)
@@ -302,7 +319,8 @@ static void pair_limit(struct kcp_sess *s)
  * (more than latencyDup segments in flight) only whole segments are cut,
  * unless force: a half-empty segment would take a window slot of a full
  * one, and the window is what bounds goodput on a long link. The tail goes
- * out with the next bytes or at the next timer tick (force). */
+ * out with the next bytes, or once it has waited an interval (force, from
+ * the timer). */
 static bool pump_send(struct kcp_sess *s, bool force)
 {
 	struct evbuffer *in = bufferevent_get_input(s->mine);
@@ -342,6 +360,11 @@ static bool pump_send(struct kcp_sess *s, bool force)
 		s->bytes_out += took;
 		sent = true;
 	}
+	size_t left = evbuffer_get_length(in);
+	if (left == 0 || left >= mss)
+		s->part_ms = 0;
+	else if (!s->part_ms)
+		s->part_ms = kcp_host->now_ms();
 	pair_limit(s);
 	/* a segment or more still in the pair (either end) waits for the
 	 * limit, not for the application (less is a write's tail, held to
@@ -539,7 +562,12 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 			s->next_probe_ms = now + PROBE_EVERY_MS;
 		}
 	}
-	pump_send(s, true);
+	/* A part segment left behind bulk goes once it has waited an
+	 * interval: more bytes usually follow within one, and each timer tick
+	 * of a paced sender cut one (at 1 Mbit/s 50 in 8 s, each a FEC
+	 * shard with its share of full-length parity). */
+	pump_send(s, s->state == KS_CLOSING ||
+			     (s->part_ms && now - s->part_ms >= kcp_interval(s->kcp)));
 	uint32_t next = kcp_flush(s->kcp, (uint32_t)now, false);
 	if (kcp_dead(s->kcp) && s->state == KS_OPEN)
 		kcp_sess_eof(s);
