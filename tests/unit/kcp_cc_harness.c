@@ -47,7 +47,8 @@ struct kcp_sim_side cc_side_for(const struct cc_path *p, int cc, bool data)
 			 .loss_ppm = p->loss_ppm,
 			 .wire_extra = WIRE_EXTRA, .fec_ds = p->nofec ? 0 : DS,
 			 .fec_ps = p->nofec ? 0 : PS,
-			 .fec_charge = !p->scaled},
+			 .fec_charge = !p->scaled,
+			 .bare_ack_hdr = cc && !p->nofec ? FEC_HDR : 0},
 	};
 	if (data) {
 		s.link.rate_bps = p->rate_bps;

@@ -279,6 +279,22 @@ static void check_window(struct kcp_sim *sim, struct sim_end *e,
 	}
 }
 
+#define BARE_ACK_BULK 4 /* kcp.so's latencyDup default */
+
+/* Whether a datagram holds ACK segments only. */
+static bool acks_only(const uint8_t *p, size_t len)
+{
+	struct kcp_hdr h[KCP_MTU_MAX / KCP_OVERHEAD];
+	int n = kcp_sim_segs(p, len, h, KCP_MTU_MAX / KCP_OVERHEAD);
+
+	if (n <= 0 || n > KCP_MTU_MAX / KCP_OVERHEAD)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (h[i].cmd != KCP_CMD_ACK)
+			return false;
+	return true;
+}
+
 /* The output callback: emulates a FEC/crypt layer by writing its own
  * header into the reserved prefix, and checks the core left it alone. */
 static void sim_output(uint8_t *buf, size_t len, void *arg)
@@ -307,6 +323,13 @@ static void sim_output(uint8_t *buf, size_t len, void *arg)
 	if (sim->tap && sim->tap(e->side, buf + e->reserved, len - e->reserved,
 				 kcp_sim_now(sim), sim->tap_arg)) {
 		sim->st.lost[e->side]++;
+		return;
+	}
+	if (e->link.fec_ds && e->link.bare_ack_hdr &&
+	    kcp_waitsnd(e->kcp) > BARE_ACK_BULK &&
+	    acks_only(buf + e->reserved, len - e->reserved)) {
+		link_send(sim, e->side, buf + e->reserved, len - e->reserved,
+			  len - e->link.bare_ack_hdr, false);
 		return;
 	}
 	fec_account(sim, e, buf + e->reserved, len - e->reserved, len,

@@ -50,6 +50,11 @@ struct kcp_sim_link {
 	/* the sender's pacer pays for the parity when it leaves
 	 * (kcp_cc_parity), as kcp.so does, instead of by the ratio */
 	bool fec_charge;
+	/* != 0: while the side has more than 4 segments to deliver (bulk,
+	 * kcp.so's latencyDup), a datagram of ACKs only leaves this many
+	 * bytes shorter (no FEC header) and outside the groups, as kcp.so's
+	 * do with the controller */
+	uint32_t bare_ack_hdr;
 };
 
 /** A bottleneck several simulators can share (two sessions through one

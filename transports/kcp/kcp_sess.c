@@ -145,12 +145,14 @@ static int fec_emit(struct kcp_sess *s, uint8_t *buf, size_t len, int copies)
 
 /* KCP core output: buf = [crypt header][FEC header][KCP segments].
  *
- * With the controller, a datagram of ACKs only leaves without its FEC
- * header and outside the groups: in a group with data its parity is three
- * tenths of a full datagram (parity is as long as the group's longest
- * shard), and the ACKs of a download's small requests were a tenth of the
- * link bytes per byte at 1 Mbit/s. A lost ACK datagram costs little: the
- * next one repeats its ACKs above una (kcp_core_arq.c, acks_out). kcp-go
+ * With the controller, while we send bulk data, a datagram of ACKs only
+ * leaves without its FEC header and outside the groups: in a group of
+ * full data shards its parity is three tenths of a full datagram (parity
+ * is as long as the group's longest shard), and the ACKs of a download's
+ * small requests were a tenth of the link bytes per byte at 1 Mbit/s. A
+ * lost ACK datagram costs little: the next one repeats its ACKs above una
+ * (kcp_core_arq.c, acks_out). A session that only receives keeps its ACKs
+ * in groups of their own, whose parity is as short as they are. kcp-go
  * tells FEC datagrams by their type field, so a bare KCP datagram is an
  * ordinary one to it, as to us (kcp_sess_input_plain). */
 static void sess_output(uint8_t *buf, size_t len, void *arg)
@@ -158,7 +160,8 @@ static void sess_output(uint8_t *buf, size_t len, void *arg)
 	struct kcp_sess *s = arg;
 	bool bare = false;
 	bool dup = len > s->hdr && want_dup(s, buf + s->hdr, len - s->hdr, &bare);
-	if (s->fenc && bare && s->ctx->opts.congestion == KCP_CC_BBR) {
+	if (s->fenc && bare && s->ctx->opts.congestion == KCP_CC_BBR &&
+	    kcp_waitsnd(s->kcp) > (uint32_t)s->ctx->opts.latency_dup) {
 		memmove(buf + s->crypt_hdr, buf + s->hdr, len - s->hdr);
 		len -= s->hdr - s->crypt_hdr;
 	} else if (s->fenc) {
