@@ -384,6 +384,22 @@ enum { MAXDG = 512 };
 static uint8_t dgs[MAXDG][1600];
 static size_t dlen[MAXDG];
 
+/* A raw peer whose first PUSH opens a session and offers a window of 32:
+ * the session may send 32 segments, then it stalls (the peer acknowledges
+ * nothing). Returns the accepted stream's bufferevent, enabled. */
+static struct bufferevent *accept_stalled(struct env *e, struct peer *p,
+					  uint32_t conv)
+{
+	peer_up(p, conv);
+	peer_push(p, e->port, 0, 0, 32);
+	for (int i = 0; i < 50 && !e->accepted; i++)
+		run_for(e, 5);
+	ck_assert_ptr_nonnull(e->accepted);
+	struct bufferevent *sb = e->ops->stream_bev(e->accepted);
+	bufferevent_enable(sb, EV_READ | EV_WRITE);
+	return sb;
+}
+
 /* Bulk data stops (the peer's window is full and it acknowledges nothing):
  * the FEC group left open by the last datagrams is completed with copies of
  * its own shards within a few ms, and its parity follows, long before any
@@ -395,13 +411,7 @@ START_TEST(open_fec_group_completed_when_bulk_stalls)
 					 {"mode", "fast2"}};
 	env_up(&e, o, 3);
 	struct peer p;
-	peer_up(&p, 0x51e55);
-	peer_push(&p, e.port, 0, 0, 32); /* window 32: 32 segments, then stall */
-	for (int i = 0; i < 50 && !e.accepted; i++)
-		run_for(&e, 5);
-	ck_assert_ptr_nonnull(e.accepted);
-	struct bufferevent *sb = e.ops->stream_bev(e.accepted);
-	bufferevent_enable(sb, EV_READ | EV_WRITE);
+	struct bufferevent *sb = accept_stalled(&e, &p, 0x51e55);
 	run_for(&e, 30);
 	int before = peer_drain(&p, dgs, dlen, MAXDG); /* ACK of our PUSH */
 	static uint8_t bulk[64 << 10];
@@ -458,13 +468,7 @@ START_TEST(bare_acks_outside_fec_groups)
 					 {"congestion", cc}};
 	env_up(&e, o, 3);
 	struct peer p;
-	peer_up(&p, 0xbae + (uint32_t)_i);
-	peer_push(&p, e.port, 0, 0, 32); /* window 32: 32 segments, then stall */
-	for (int i = 0; i < 50 && !e.accepted; i++)
-		run_for(&e, 5);
-	ck_assert_ptr_nonnull(e.accepted);
-	struct bufferevent *sb = e.ops->stream_bev(e.accepted);
-	bufferevent_enable(sb, EV_READ | EV_WRITE);
+	struct bufferevent *sb = accept_stalled(&e, &p, 0xbae + (uint32_t)_i);
 	static uint8_t bulk[64 << 10];
 	memset(bulk, 'b', sizeof(bulk));
 	bufferevent_write(sb, bulk, sizeof(bulk));
