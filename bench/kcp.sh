@@ -12,6 +12,8 @@
 # devices (this kernel has no netem).
 #   bench/kcp.sh [BUILD] [MiB per transfer]
 #   env: LINKS="25:1 25:5" (one-way delay ms:loss %), REPS=3, WND=1024,
+#        TLS=false (frpc's transport.tls.enable; frp's default, true, runs
+#        TLS inside the tunnel, which kcptun does not),
 #        RATED=0 (skip the bottleneck rows of bench/kcp_rated.sh run after)
 source "$(dirname "$0")/../tests/e2e/lib.sh"
 source "$ROOT/bench/lib.sh"
@@ -87,8 +89,8 @@ for link in ${LINKS:-0:0 25:1 25:5}; do
 		--delay-ms "$d" --loss "$loss" --seed 42 --queue-bytes 67108864 --timeout 0
 	printf 'bindAddr: 127.0.0.1\nbindPort: %s\nkcpBindPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {tcpMux: %s, kcp: %s}\n' \
 		"$SP" "$KP" "${TCPMUX:-true}" "$KOPT" >"$T/frps$n.yaml"
-	printf 'serverAddr: 127.0.0.1\nserverPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {protocol: kcp, tcpMux: %s, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: %s, remotePort: %s}\n  - {name: e, type: tcp, localPort: %s, remotePort: %s}\n' \
-		"$LP" "${TCPMUX:-true}" "$KOPT" "$SRC" "$RS" "$ECHO" "$RE" >"$T/frpc$n.yaml"
+	printf 'serverAddr: 127.0.0.1\nserverPort: %s\nauth: {token: b}\nlog: {level: warn}\ntransport: {protocol: kcp, tcpMux: %s, tls: {enable: %s}, kcp: %s}\nproxies:\n  - {name: s, type: tcp, localPort: %s, remotePort: %s}\n  - {name: e, type: tcp, localPort: %s, remotePort: %s}\n' \
+		"$LP" "${TCPMUX:-true}" "${TLS:-true}" "$KOPT" "$SRC" "$RS" "$ECHO" "$RE" >"$T/frpc$n.yaml"
 	start frps$n "$FRPS" -c "$T/frps$n.yaml" --transports-dir "$XDIR"
 	wait_port "$SP"
 	start frpc$n "$FRPC" -c "$T/frpc$n.yaml" --transports-dir "$XDIR"
