@@ -278,8 +278,10 @@ bool kcp_cc_spare(const struct kcp *kcp);
  *  bottleneck rate (at most srtt): the ACK clock's own pause on a slow
  *  link. The controller's wait for FEC counts it too. */
 uint32_t kcp_tail_ms(const struct kcp *kcp);
-/** Whether ACKs are due to free room under the inflight cap: it binds and
- *  a delivery came within the last srtt (kcp_cc_stalled's span). The data
+/** Whether ACKs are due to free room under the inflight cap: it binds, an
+ *  RTT sample exists, and a delivery came within the last srtt (at least
+ *  the ACK clock's pause behind a parity burst: kcp_cc_lost_stall's span
+ *  is the complement). The data
  *  they let out completes the open FEC group, so the tail guard waits:
  *  while a queue drains after STARTUP or a cut, the sender pauses for 1.3
  *  datagrams of deliveries per datagram, and filling those pauses cost a
