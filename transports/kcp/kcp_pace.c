@@ -68,8 +68,8 @@ static uint32_t dgrams_ms(const struct kcp_bbr *b, uint32_t n)
  * clock's own pause on a slow link, a parity burst and two datagrams at
  * the bottleneck (55 ms at 1 Mbit/s). There STARTUP's first flight queues
  * before srtt, still the login messages' 20 ms, knows it, and the pauses
- * behind each parity burst read as stalls: at 1 Mbit/s x 10 ms a quarter of
- * the first flight was sent again by timeouts. */
+ * behind each parity burst read as stalls: at 1 Mbit/s x 20 ms timers
+ * resent 17-30 of the first flight's 48 segments. */
 static bool no_delivery(const struct kcp *k, uint32_t now, uint32_t div)
 {
 	uint32_t span = (uint32_t)(k->srtt > 0 ? k->srtt : 0) / div;
