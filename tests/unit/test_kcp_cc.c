@@ -569,7 +569,7 @@ END_TEST
  * the first has left STARTUP, and a loss-free 5 Mbit/s x 100 ms path.
  * Where it does not converge in that time (a second session that starts
  * within the first's STARTUP on a long path; 200 Mbit/s x 100 ms, where
- * the queue is 0.55 BDP): docs/kcp-congestion.md, "Two sessions". */
+ * the queue is 0.55 BDP): docs/kcp-two-sessions.md. */
 static const struct fair_case {
 	struct cc_path p;
 	uint64_t join; /* ms after the first session starts */
